@@ -1,0 +1,110 @@
+"""Startup hook that lets an unmodified ``yolo`` command, or any script, see RepViT rows.
+
+The wheel installs ``yolo_repvit-autoload.pth`` (and ``yolo_repvit-autoload.start`` for Python
+3.15+), which call :func:`install` when the interpreter starts.  That costs one environment
+lookup and one entry on ``sys.meta_path``: nothing is imported until ``ultralytics.nn.tasks``
+is, and only then is ``yolo_repvit`` imported, which activates the plugin.
+
+This module must import only the standard library, must never raise at startup and must never
+print; set ``YOLO_REPVIT_AUTOLOAD=0`` to switch it off.  :func:`when_imported` is also the
+mechanism ``yolo_repvit.activate`` uses, so there is exactly one post-import hook.
+"""
+
+import importlib.abc
+import os
+import sys
+import threading
+import warnings
+
+ENV_SWITCH = "YOLO_REPVIT_AUTOLOAD"
+TRIGGER = "ultralytics.nn.tasks"
+
+_callbacks = {}  # module name -> callbacks waiting for that module to finish executing
+_executed = set()  # watched modules whose code has run (the import system may still be finishing)
+_lock = threading.RLock()
+
+
+def when_imported(name, callback):
+    """Call ``callback(module)`` once module ``name`` has executed; at once if it already has.
+
+    Used instead of importing the module ourselves so that activation never pays for it.
+    """
+    module = sys.modules.get(name)
+    if module is not None and (name in _executed or not _initialising(module)):
+        callback(module)
+        return
+    with _lock:
+        _callbacks.setdefault(name, []).append(callback)
+        if not any(isinstance(f, _PostImportFinder) for f in sys.meta_path):
+            sys.meta_path.insert(0, _PostImportFinder())
+
+
+def _initialising(module):
+    spec = getattr(module, "__spec__", None)
+    return bool(getattr(spec, "_initializing", False))
+
+
+def _run_callbacks(module):
+    with _lock:
+        _executed.add(module.__name__)
+        callbacks = _callbacks.pop(module.__name__, [])
+    for callback in callbacks:
+        callback(module)
+
+
+class _PostImportFinder(importlib.abc.MetaPathFinder):
+    """Finds nothing itself: it wraps the real loader of a watched module to run callbacks after it."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in _callbacks:
+            return None
+        for finder in sys.meta_path:  # the finders that would have found it, in their order
+            if type(finder).__name__ == type(self).__name__ or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        if spec.loader is None:
+            return None
+        spec.loader = _CallbackLoader(spec.loader)
+        return spec
+
+
+class _CallbackLoader(importlib.abc.Loader):
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        module.__loader__ = module.__spec__.loader = self._loader
+        _run_callbacks(module)
+
+    def __getattr__(self, name):  # get_source, get_filename, ... for tracebacks and inspect
+        return getattr(self._loader, name)
+
+
+def _activate_plugin(_tasks_module):
+    try:
+        import yolo_repvit  # noqa: F401  (importing it activates it)
+    except Exception as error:  # noqa: BLE001  ultralytics must still import; say why RepViT is absent
+        warnings.warn(
+            f"yolo-repvit could not be activated ({type(error).__name__}: {error}); RepViT model rows "
+            f"will not resolve. Reinstall yolo-repvit, or set {ENV_SWITCH}=0 to stop this attempt.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
+
+def install():
+    """Entry point of the ``.pth``/``.start`` file: watch for ultralytics, unless switched off."""
+    try:
+        if os.environ.get(ENV_SWITCH, "1").strip().lower() in {"0", "false", "no", "off"}:
+            return
+        when_imported(TRIGGER, _activate_plugin)
+    except Exception:  # noqa: BLE001  a startup hook must never break the interpreter
+        pass

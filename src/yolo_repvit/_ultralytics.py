@@ -1,0 +1,112 @@
+"""Every place the plugin touches ultralytics internals.  Nothing else in the package does.
+
+Each patch wraps an upstream function that ultralytics looks up by module global at call
+time (so rebinding it reaches every caller) and calls the original; nothing upstream is
+copied.  Wrapping is idempotent: a function already wrapped by us is left alone.
+"""
+
+import functools
+import os
+import threading
+from pathlib import Path
+
+import torch
+
+from .configs import shipped_config
+from .modules import RepViTLayer, build_layers
+from .spec import LAYERS, backbone_spec
+from .variants import VARIANTS
+
+_lock = threading.Lock()
+
+# A stand-in row for each RepViT layer.  Upstream's ResNetLayer branch takes the output
+# channels verbatim from args[1] when args[3] is True (8.3.0 onwards) and the module it builds
+# (a 7x7 conv from one channel) is tiny; it is replaced by the real layer right after.
+_PLACEHOLDER = "ResNetLayer"
+_LAYER_TYPE = f"{RepViTLayer.__module__}.{RepViTLayer.__qualname__}"
+
+
+def install_tasks(tasks):
+    """Patch ``ultralytics.nn.tasks``: RepViT rows, shipped configs by name, fusing."""
+    with _lock:
+        _patch(tasks, "parse_model", _parse_model)
+        _patch(tasks, "check_yaml", _check_yaml)
+        _patch(tasks.BaseModel, "fuse", _fuse)
+        for name in VARIANTS:
+            setattr(tasks, name, functools.partial(_standalone_backbone, name))
+
+
+def install_dist(dist):
+    """Patch ``ultralytics.utils.dist`` so multi-GPU worker scripts activate the plugin first."""
+    with _lock:
+        _patch(dist, "generate_ddp_file", _generate_ddp_file)
+
+
+def _patch(owner, name, wrapper):
+    original = getattr(owner, name)
+    inner = original
+    while inner is not None:
+        if getattr(inner, "__yolo_repvit__", False):
+            return
+        inner = getattr(inner, "__wrapped__", None)
+
+    @functools.wraps(original)
+    def patched(*args, **kwargs):
+        return wrapper(original, *args, **kwargs)
+
+    patched.__yolo_repvit__ = True
+    setattr(owner, name, patched)
+
+
+def _parse_model(upstream, d, ch, verbose=True):
+    spec = backbone_spec(d, ch)
+    if spec is None:
+        return upstream(d, ch, verbose)
+    layers = build_layers(spec)
+    stand_ins = [[-1, 1, _PLACEHOLDER, [1, c, 1, True]] for c in spec.channels]
+    model, save = upstream({**d, "backbone": stand_ins + list(d["backbone"][1:])}, ch, verbose=False)
+    for layer in layers:
+        stand_in = model[layer.stage]
+        layer.i, layer.f, layer.type = stand_in.i, stand_in.f, _LAYER_TYPE
+        layer.np = sum(p.numel() for p in layer.parameters())
+        model[layer.stage] = layer
+    if verbose:
+        _log_layers(model, d, spec)
+    return model, save
+
+
+def _log_layers(model, d, spec):
+    from ultralytics.utils import LOGGER
+
+    rows = [[-1, 1, spec.variant, [spec.width, spec.pretrained]]] * LAYERS + list(d["backbone"][1:]) + list(d["head"])
+    LOGGER.info(f"\n{'':>3}{'from':>20}{'n':>3}{'params':>10}  {'module':<45}{'arguments':<30}")
+    for m, (_, n, _, args) in zip(model, rows):
+        kind = f"{m.type} ({spec.variant} stage {m.stage})" if isinstance(m, RepViTLayer) else m.type
+        LOGGER.info(f"{m.i:>3}{m.f!s:>20}{n:>3}{m.np:10.0f}  {kind:<45}{args!s:<30}")
+
+
+def _standalone_backbone(variant, width=1.0, pretrained=False, ch=3):
+    """``tasks.repvit_m0_9(0.5)``: layers 0-4 of that backbone as an ``nn.Sequential``."""
+    spec = backbone_spec({"backbone": [[-1, 1, variant, [width, pretrained]]]}, ch)
+    return torch.nn.Sequential(*build_layers(spec))
+
+
+def _check_yaml(upstream, file, *args, **kwargs):
+    shipped = shipped_config(file)
+    if shipped is not None and not os.path.exists(str(file)):
+        return str(shipped)
+    return upstream(file, *args, **kwargs)
+
+
+def _fuse(upstream, model, *args, **kwargs):
+    for m in model.modules():
+        if isinstance(m, RepViTLayer):
+            m.fuse()
+    return upstream(model, *args, **kwargs)
+
+
+def _generate_ddp_file(upstream, trainer):
+    path = Path(upstream(trainer))
+    path.write_text("import yolo_repvit  # RepViT rows for this worker\n" + path.read_text(encoding="utf-8"),
+                    encoding="utf-8")
+    return str(path)

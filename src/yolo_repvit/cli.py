@@ -1,0 +1,71 @@
+"""``yolo-repvit``: the demo (train a RepViT YOLO11n on generated data, no downloads) and helpers.
+
+Training, validation, prediction and export go through ultralytics' own ``yolo`` command,
+which sees RepViT configs once this package is installed.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+
+def demo(out="repvit-demo", model="yolo11n-repvit.yaml", epochs=20, imgsz=128, images=128, batch=16, device="cpu"):
+    """Generate the shapes dataset, train, validate, predict one image; return the metrics dict."""
+    import yolo_repvit  # noqa: F401  activates the plugin before ultralytics builds anything
+    from ultralytics import YOLO
+
+    from .data import make_detection_dataset
+
+    out = Path(out).resolve()
+    started = time.time()
+    data = make_detection_dataset(out / "dataset", train=images, val=max(images // 4, 8), imgsz=imgsz)
+    print(f"[yolo-repvit] dataset: {data.parent} ({images} train images, 3 classes, {imgsz} px)")
+    trainer_model = YOLO(model)
+    trainer_model.train(data=str(data), epochs=epochs, imgsz=imgsz, batch=batch, workers=0, device=device,
+                        project=str(out / "runs"), name="train", exist_ok=True, seed=0, deterministic=True,
+                        plots=False)
+    best = Path(trainer_model.trainer.best)
+    trained = YOLO(str(best))
+    metrics = trained.val(data=str(data), imgsz=imgsz, batch=batch, device=device, project=str(out / "runs"),
+                          name="val", exist_ok=True, plots=False, verbose=False)
+    sample = sorted((data.parent / "val" / "images").glob("*.jpg"))[0]
+    result = trained.predict(str(sample), imgsz=imgsz, device=device, verbose=False)[0]
+    annotated = out / "prediction.png"
+    result.save(filename=str(annotated))
+    box = metrics.box
+    summary = {"mAP50": float(box.map50), "mAP50-95": float(box.map), "precision": float(box.mp),
+               "recall": float(box.mr)}
+    print("\n[yolo-repvit] demo finished in {:.0f} s".format(time.time() - started))
+    print("  metrics:    " + ", ".join(f"{k} {v:.3f}" for k, v in summary.items()))
+    print(f"  weights:    {best}  (and last.pt beside it)")
+    print(f"  training:   {best.parent.parent}  (results.csv, args.yaml)")
+    print(f"  prediction: {annotated}  ({len(result.boxes)} boxes on {sample.name})")
+    print(f"  next:       yolo predict model={best} source={sample.parent}")
+    return summary
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="yolo-repvit", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("demo", help="train a RepViT YOLO11n on generated shapes (CPU, no downloads)")
+    run.add_argument("--out", default="repvit-demo", help="folder for the dataset, runs and prediction")
+    run.add_argument("--model", default="yolo11n-repvit.yaml", help="model YAML (shipped name or path)")
+    run.add_argument("--epochs", type=int, default=20)
+    run.add_argument("--imgsz", type=int, default=128)
+    run.add_argument("--images", type=int, default=128, help="training images to generate")
+    run.add_argument("--device", default="cpu")
+    commands.add_parser("configs", help="list the shipped model configs")
+    args = parser.parse_args(argv)
+    if args.command == "configs":
+        from .configs import CONFIG_DIR, shipped_configs
+
+        print(f"# in {CONFIG_DIR}; use as e.g. yolo11s-repvit.yaml (scale letter after 'yolo11')")
+        print("\n".join(shipped_configs()))
+        return 0
+    demo(args.out, args.model, args.epochs, args.imgsz, args.images, device=args.device)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

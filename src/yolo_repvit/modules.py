@@ -1,0 +1,66 @@
+"""The layer a RepViT row becomes, and how it is built from timm.
+
+``RepViTLayer`` is pickled into every checkpoint: its import path
+``yolo_repvit.modules.RepViTLayer`` is permanent.  timm is imported only inside
+:func:`build_layers`, i.e. the first time a RepViT row is actually built.
+"""
+
+import torch
+from torch import nn
+
+from .variants import STRIDES, VARIANTS
+
+
+class RepViTLayer(nn.Module):
+    """One slice of a timm RepViT (the stem, or one stage) occupying one ultralytics layer index.
+
+    Splitting the backbone this way keeps the standard layer graph: ``model.model[i]``,
+    ``freeze=5``, ``embed=[2, 3, 4]`` and upstream's own forward loop all just work.
+    """
+
+    def __init__(self, body, variant, stage, out_channels):
+        super().__init__()
+        self.body = body
+        self.variant = variant
+        self.stage = stage  # 0 is the stem, 1-4 the RepViT stages
+        self.out_channels = out_channels
+        self.stride = STRIDES[stage]
+
+    def forward(self, x):
+        return self.body(x)
+
+    @property
+    def is_fused(self):
+        return not any(isinstance(m, nn.BatchNorm2d) for m in self.body.modules())
+
+    @torch.no_grad()
+    def fuse(self):
+        """Merge RepVGG branches and fold every conv+BN pair, in place, with timm's machinery.
+
+        Like ultralytics' own fused convs, the result is for inference: its parameters need no grad.
+        """
+        from timm.utils import reparameterize_model
+
+        reparameterize_model(self.body, inplace=True)
+        self.body.requires_grad_(False)
+        return self
+
+    def extra_repr(self):
+        return f"{self.variant}, stage={self.stage}, out_channels={self.out_channels}, stride={self.stride}"
+
+
+def build_layers(spec):
+    """The five :class:`RepViTLayer` of a :class:`~yolo_repvit.spec.BackboneSpec`, via timm."""
+    from timm.models.repvit import RepVit
+
+    variant = VARIANTS[spec.variant]
+    widths = spec.channels[1:]
+    net = RepVit(
+        in_chans=spec.in_channels,
+        embed_dim=widths,
+        depth=variant.depths,
+        legacy=variant.legacy,
+        num_classes=0,
+    )
+    bodies = (net.stem, *net.stages)
+    return [RepViTLayer(body, spec.variant, i, c) for i, (body, c) in enumerate(zip(bodies, spec.channels))]

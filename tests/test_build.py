@@ -1,0 +1,108 @@
+"""Every variant builds as an ordinary ultralytics layer graph, in the recipe's row format and ours."""
+
+import copy
+
+import pytest
+import torch
+import yaml
+from ultralytics import YOLO
+from ultralytics.nn import tasks
+from ultralytics.nn.tasks import DetectionModel
+
+from conftest import SEED_YAML
+from yolo_repvit import VARIANTS
+from yolo_repvit.configs import shipped_configs
+from yolo_repvit.modules import RepViTLayer
+
+with open(SEED_YAML) as f:
+    RECIPE = yaml.safe_load(f)
+
+
+def recipe(variant, width, **changes):
+    d = copy.deepcopy(RECIPE)
+    d["backbone"][0] = [-1, 1, variant, [width]]
+    return {**d, **changes}
+
+
+def test_timm_registry_matches_our_variant_table():
+    import timm
+
+    for name, v in VARIANTS.items():
+        if name == "repvit_m0_6":  # built from timm's class; not registered there
+            continue
+        net = timm.create_model(name, pretrained=False)
+        assert tuple(net.embed_dim) == v.widths
+        assert tuple(len(stage.blocks) for stage in net.stages) == v.depths
+        assert net.stages[0].blocks[0].token_mixer.legacy == v.legacy
+        assert set(timm.list_pretrained(f"{name}.*")) == {f"{name}.{tag}" for tag in v.tags}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_every_variant_builds_in_recipe_format(variant):
+    model = DetectionModel(recipe(variant, 0.25, nc=3), verbose=False).eval()
+    assert [type(m) for m in model.model[:5]] == [RepViTLayer] * 5
+    assert [m.i for m in model.model[:5]] == [0, 1, 2, 3, 4]
+    assert [m.stride for m in model.model[:5]] == [4, 4, 8, 16, 32]
+    assert model.stride.tolist() == [8.0, 16.0, 32.0]
+    assert model.save == [2, 3, 6, 9, 12, 15, 18]  # the head reads layers 2 and 3
+    with torch.no_grad():
+        preds = model(torch.zeros(1, 3, 96, 128))[0]  # non-square: 12x16 + 6x8 + 3x4 anchors
+    assert preds.shape == (1, 4 + 3, 12 * 16 + 6 * 8 + 3 * 4)
+
+
+# Stage widths the recipe documents for its factors (make_divisible(int(c * f), 8)), written out.
+EXPECTED_CHANNELS = {
+    ("repvit_m0_6", 0.25): [16, 24, 40, 80],
+    ("repvit_m0_6", 0.5): [24, 40, 80, 160],
+    ("repvit_m0_6", 1.0): [40, 80, 160, 320],
+    ("repvit_m0_6", 1.5): [64, 120, 240, 480],
+    ("repvit_m0_9", 0.25): [16, 24, 48, 96],
+    ("repvit_m1_0", 0.5): [32, 56, 112, 224],
+    ("repvit_m1_1", 1.0): [64, 128, 256, 512],
+    ("repvit_m1_5", 0.25): [16, 32, 64, 128],
+    ("repvit_m2_3", 1.5): [120, 240, 480, 960],
+    ("repvit_m1", 0.5): [24, 48, 96, 192],
+    ("repvit_m2", 1.5): [96, 192, 384, 768],
+    ("repvit_m3", 1.0): [64, 128, 256, 512],
+}
+
+
+@pytest.mark.parametrize(("variant", "width"), list(EXPECTED_CHANNELS))
+def test_layer_outputs_have_recipe_channels_and_strides(variant, width):
+    backbone = getattr(tasks, variant)(width).eval()  # the names the plugin injects: layers 0-4
+    x = torch.zeros(1, 3, 64, 96)
+    shapes = []
+    with torch.no_grad():
+        for layer in backbone:
+            x = layer(x)
+            shapes.append(tuple(x.shape[1:]))
+    c = EXPECTED_CHANNELS[variant, width]
+    assert shapes == [(c[0], 16, 24), (c[0], 16, 24), (c[1], 8, 12), (c[2], 4, 6), (c[3], 2, 3)]
+
+
+@pytest.mark.parametrize("name", [n for n in shipped_configs() if n != "yolo11-repvit.yaml"])
+def test_every_per_variant_config_builds_by_bare_name(name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing of ours in the working directory
+    variant = "repvit_" + name.removeprefix("yolo11-repvit-").removesuffix(".yaml")
+    model = YOLO(name.replace("yolo11-", "yolo11n-")).model
+    assert {m.variant for m in model.model[:5]} == {variant}
+    assert [m.out_channels for m in model.model[1:5]] == list(VARIANTS[variant].widths)
+    assert model.stride.tolist() == [8.0, 16.0, 32.0]
+
+
+@pytest.mark.parametrize(("scale", "variant"), [("n", "repvit_m0_6"), ("s", "repvit_m0_9"), ("m", "repvit_m1_1"),
+                                                ("l", "repvit_m1_5"), ("x", "repvit_m2_3")])
+def test_scaled_config_picks_backbone_by_scale(scale, variant, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    model = YOLO(f"yolo11{scale}-repvit.yaml").model
+    assert {m.variant for m in model.model[:5]} == {variant}
+    assert model.yaml["scale"] == scale
+    sppf_channels = {"n": 256, "s": 512, "m": 512, "l": 512, "x": 768}[scale]  # 1024 x width, capped
+    assert model.model[5].cv2.conv.out_channels == sppf_channels
+
+
+def test_layer_graph_serves_upstream_embed():
+    model = DetectionModel(recipe("repvit_m0_9", 0.25, nc=3), verbose=False).eval()
+    with torch.no_grad():
+        embeddings = model.predict(torch.zeros(2, 3, 64, 64), embed=[2, 3, 4])
+    assert torch.stack(list(embeddings)).shape == (2, 24 + 48 + 96)  # pooled stride 8/16/32 maps

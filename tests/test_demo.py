@@ -1,0 +1,26 @@
+"""The README's first command: the demo trains, validates, predicts and says where things went."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_command_runs_end_to_end(tmp_path):
+    command = shutil.which("yolo-repvit", path=os.path.dirname(sys.executable))
+    done = subprocess.run([command, "demo", "--epochs", "3", "--images", "32"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = tmp_path / "repvit-demo"
+    assert (out / "runs" / "train" / "weights" / "best.pt").is_file()
+    assert (out / "runs" / "train" / "results.csv").read_text().count("\n") == 4  # header + 3 epochs
+    assert (out / "prediction.png").stat().st_size > 1000
+    assert (out / "dataset" / "train" / "labels" / "classes.txt").read_text().split() == ["square", "disc", "triangle"]
+    summary = done.stdout[done.stdout.index("[yolo-repvit] demo finished"):]
+    for line in ("metrics:    mAP50 ", f"weights:    {out / 'runs' / 'train' / 'weights' / 'best.pt'}",
+                 f"prediction: {out / 'prediction.png'}"):
+        assert line in summary
