@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from .configs import shipped_config
+from .errors import RepViTError
 from .modules import RepViTLayer, build_layers
 from .spec import LAYERS, backbone_spec
 from .variants import VARIANTS
@@ -62,6 +63,7 @@ def _parse_model(upstream, d, ch, verbose=True):
     spec = backbone_spec(d, ch)
     if spec is None:
         return upstream(d, ch, verbose)
+    _check_min_ultralytics(d)
     layers = build_layers(spec)
     stand_ins = [[-1, 1, _PLACEHOLDER, [1, c, 1, True]] for c in spec.channels]
     model, save = upstream({**d, "backbone": stand_ins + list(d["backbone"][1:])}, ch, verbose=False)
@@ -73,6 +75,26 @@ def _parse_model(upstream, d, ch, verbose=True):
     if verbose:
         _log_layers(model, d, spec)
     return model, save
+
+
+def ultralytics_version():
+    import ultralytics
+
+    return ultralytics.__version__
+
+
+def _version_tuple(text):
+    return tuple(int(part) for part in str(text).split(".")[:3] if part.isdigit())
+
+
+def _check_min_ultralytics(d):
+    """Configs for newer heads say ``min_ultralytics: X``; older releases would build another model silently."""
+    needed = d.get("min_ultralytics")
+    if needed and _version_tuple(ultralytics_version()) < _version_tuple(needed):
+        name = Path(d.get("yaml_file") or "this config").name
+        raise RepViTError(f"{name} needs ultralytics>={needed} (it uses layers or options older releases lack), but "
+                          f"ultralytics {ultralytics_version()} is installed. Upgrade: pip install -U "
+                          f"'ultralytics>={needed}', or pick a config without this requirement.")
 
 
 def _log_layers(model, d, spec):
