@@ -22,6 +22,7 @@ TRIGGER = "ultralytics.nn.tasks"
 _callbacks = {}  # module name -> callbacks waiting for that module to finish executing
 _executed = set()  # watched modules whose code has run (the import system may still be finishing)
 _lock = threading.RLock()
+_installed = False
 
 
 def when_imported(name, callback):
@@ -100,10 +101,33 @@ def _activate_plugin(_tasks_module):
         )
 
 
+def _explain_when_off(hook):
+    """Chain an excepthook that says how to get RepViT back when a RepViT name failed to resolve."""
+
+    def excepthook(kind, error, traceback):
+        hook(kind, error, traceback)
+        if "repvit" in str(error).lower() and "yolo_repvit" not in sys.modules:
+            sys.stderr.write(
+                f"\nyolo-repvit: RepViT configs and model rows need the yolo-repvit plugin, and its autoload is "
+                f"off ({ENV_SWITCH}={os.environ.get(ENV_SWITCH)}). Unset {ENV_SWITCH}, or add "
+                f"'import yolo_repvit' to your script before building the model.\n"
+            )
+
+    return excepthook
+
+
 def install():
-    """Entry point of the ``.pth``/``.start`` file: watch for ultralytics, unless switched off."""
+    """Entry point of the ``.pth``/``.start`` file: watch for ultralytics, unless switched off.
+
+    Runs once per process even where site-packages is on the path twice (a ``lib64`` link).
+    """
+    global _installed
+    if _installed:
+        return
+    _installed = True
     try:
         if os.environ.get(ENV_SWITCH, "1").strip().lower() in {"0", "false", "no", "off"}:
+            sys.excepthook = _explain_when_off(sys.excepthook)
             return
         when_imported(TRIGGER, _activate_plugin)
     except Exception:  # noqa: BLE001  a startup hook must never break the interpreter

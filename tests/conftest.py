@@ -1,17 +1,29 @@
 """Shared fixtures: generated data, fresh Python processes, and a quiet ultralytics."""
 
+import copy
 import os
 import subprocess
 import sys
 import textwrap
 
 import pytest
+import yaml
 
 import yolo_repvit  # noqa: F401  the suite tests the activated plugin unless a test says otherwise
 from yolo_repvit.data import make_detection_dataset
 
 SEED_YAML = os.path.join(os.path.dirname(__file__), "data", "yolo11-RepViT.yaml")
 OFF = {"YOLO_REPVIT_AUTOLOAD": "0"}  # no startup hook: a child sees the plugin only if it imports it
+
+with open(SEED_YAML) as f:
+    RECIPE = yaml.safe_load(f)
+
+
+def recipe(variant, width, **changes):
+    """The recipe's model dict with its RepViT row set to ``variant`` at ``width``."""
+    d = copy.deepcopy(RECIPE)
+    d["backbone"][0] = [-1, 1, variant, [width]]
+    return {**d, **changes}
 
 
 def run_python(code, *, env=None, cwd=None, timeout=900):

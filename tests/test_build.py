@@ -1,28 +1,15 @@
 """Every variant builds as an ordinary ultralytics layer graph, in the recipe's row format and ours."""
 
-import copy
-
 import pytest
 import torch
-import yaml
 from ultralytics import YOLO
 from ultralytics.nn import tasks
 from ultralytics.nn.tasks import DetectionModel
 
-from conftest import SEED_YAML
+from conftest import recipe
 from yolo_repvit import VARIANTS
 from yolo_repvit.configs import shipped_configs
 from yolo_repvit.modules import RepViTLayer
-
-with open(SEED_YAML) as f:
-    RECIPE = yaml.safe_load(f)
-
-
-def recipe(variant, width, **changes):
-    d = copy.deepcopy(RECIPE)
-    d["backbone"][0] = [-1, 1, variant, [width]]
-    return {**d, **changes}
-
 
 def test_timm_registry_matches_our_variant_table():
     import timm

@@ -6,6 +6,7 @@ copied.  Wrapping is idempotent: a function already wrapped by us is left alone.
 """
 
 import functools
+import importlib
 import os
 import threading
 from pathlib import Path
@@ -14,7 +15,7 @@ import torch
 
 from .configs import shipped_config
 from .errors import RepViTError
-from .modules import RepViTLayer, build_layers
+from .modules import PICKLED_CLASSES, RepViTLayer, build_layers
 from .spec import LAYERS, backbone_spec
 from .variants import VARIANTS
 
@@ -33,6 +34,9 @@ def install_tasks(tasks):
         _patch(tasks, "parse_model", _parse_model)
         _patch(tasks, "check_yaml", _check_yaml)
         _patch(tasks.BaseModel, "fuse", _fuse)
+        _patch(tasks.BaseModel, "is_fused", _is_fused)
+        if hasattr(tasks, "_SafeLoad"):  # ULTRALYTICS_SAFE_LOAD restricted loading (8.4.x); absent in 8.3.x
+            _patch(tasks, "torch_safe_load", _torch_safe_load)
         for name in VARIANTS:
             setattr(tasks, name, functools.partial(_standalone_backbone, name))
 
@@ -125,6 +129,27 @@ def _fuse(upstream, model, *args, **kwargs):
         if isinstance(m, RepViTLayer):
             m.fuse()
     return upstream(model, *args, **kwargs)
+
+
+def _is_fused(upstream, model, *args, **kwargs):
+    return upstream(model, *args, **kwargs) and all(m.fused for m in model.modules() if isinstance(m, RepViTLayer))
+
+
+def _torch_safe_load(upstream, weight, *args, **kwargs):
+    """Under restricted loading, allow the RepViT classes this checkpoint names, and nothing else."""
+    from ultralytics.nn import tasks
+
+    safe_only = args[0] if args else kwargs.get("safe_only")
+    restricted = tasks.SAFE_LOAD if safe_only is None else safe_only
+    if restricted and tasks._SafeLoad.SUPPORTED and os.path.isfile(str(weight)):
+        needed = set(torch.serialization.get_unsafe_globals_in_checkpoint(str(weight)))
+        torch.serialization.add_safe_globals([_resolve(name) for name in PICKLED_CLASSES if name in needed])
+    return upstream(weight, *args, **kwargs)
+
+
+def _resolve(qualified_name):
+    module, _, name = qualified_name.rpartition(".")
+    return getattr(importlib.import_module(module), name)
 
 
 def _generate_ddp_file(upstream, trainer):

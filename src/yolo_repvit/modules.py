@@ -10,6 +10,22 @@ from torch import nn
 
 from .variants import STRIDES, VARIANTS
 
+# Every class a checkpoint of a RepViT model holds beyond torch.nn and ultralytics (found with
+# torch.serialization.get_unsafe_globals_in_checkpoint on trained and fused models); restricted
+# loading allows exactly these.  tests/test_fuse_export.py keeps the list exact.
+PICKLED_CLASSES = (
+    "yolo_repvit.modules.RepViTLayer",
+    "timm.models.repvit.RepVitStem",
+    "timm.models.repvit.RepVitStage",
+    "timm.models.repvit.RepVitDownsample",
+    "timm.models.repvit.RepViTBlock",
+    "timm.models.repvit.RepVggDw",
+    "timm.models.repvit.RepVitMlp",
+    "timm.models.repvit.ConvNorm",
+    "timm.layers.squeeze_excite.SEModule",
+    "timm.layers.activations.Sigmoid",
+)
+
 
 class RepViTLayer(nn.Module):
     """One slice of a timm RepViT (the stem, or one stage) occupying one ultralytics layer index.
@@ -30,7 +46,7 @@ class RepViTLayer(nn.Module):
         return self.body(x)
 
     @property
-    def is_fused(self):
+    def fused(self):
         return not any(isinstance(m, nn.BatchNorm2d) for m in self.body.modules())
 
     @torch.no_grad()
