@@ -12,7 +12,7 @@ import yolo_repvit  # noqa: F401
 from ultralytics import YOLO
 from ultralytics.utils.torch_utils import get_flops
 
-from yolo_repvit.configs import shipped_configs
+from yolo_repvit.configs import variant_configs
 
 OUT = Path(__file__).parent / "results" / "model_table.md"
 
@@ -30,10 +30,9 @@ def main():
     for scale in "nsmlx":
         for cfg in (f"yolo11{scale}-repvit.yaml", f"yolo11{scale}.yaml"):
             rows.append((cfg, *measure(cfg)))
-    for name in shipped_configs():
-        if name != "yolo11-repvit.yaml":
-            cfg = name.replace("yolo11-", "yolo11n-")
-            rows.append((cfg, *measure(cfg)))
+    for name in variant_configs().values():
+        cfg = name.replace("yolo11-", "yolo11n-")
+        rows.append((cfg, *measure(cfg)))
     lines = [f"| {' | '.join(rows[0])} |", "|" + "---|" * len(rows[0])]
     lines += [f"| {c} | {b} | {p:.2f} | {g:.1f} |" for c, b, p, g in rows[1:]]
     table = "\n".join(lines) + "\n"

@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 import pytest
+import torch
 import yaml
 
 import yolo_repvit  # noqa: F401  the suite tests the activated plugin unless a test says otherwise
@@ -24,6 +25,18 @@ def recipe(variant, width, **changes):
     d = copy.deepcopy(RECIPE)
     d["backbone"][0] = [-1, 1, variant, [width]]
     return {**d, **changes}
+
+
+def randomise_batchnorm(model, seed=0):
+    """Give every BatchNorm non-trivial statistics and affine terms, so folding them is really tested."""
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            n = m.num_features
+            m.running_mean.copy_(torch.rand(n, generator=g) - 0.5)
+            m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
+            m.bias.data.copy_(torch.rand(n, generator=g) - 0.5)
 
 
 def run_python(code, *, env=None, cwd=None, timeout=900):

@@ -8,7 +8,7 @@ from ultralytics.nn.tasks import DetectionModel
 
 from conftest import recipe
 from yolo_repvit import VARIANTS
-from yolo_repvit.configs import shipped_configs
+from yolo_repvit.configs import variant_configs
 from yolo_repvit.modules import RepViTLayer
 
 def test_timm_registry_matches_our_variant_table():
@@ -67,10 +67,13 @@ def test_layer_outputs_have_recipe_channels_and_strides(variant, width):
     assert shapes == [(c[0], 16, 24), (c[0], 16, 24), (c[1], 8, 12), (c[2], 4, 6), (c[3], 2, 3)]
 
 
-@pytest.mark.parametrize("name", [n for n in shipped_configs() if n != "yolo11-repvit.yaml"])
-def test_every_per_variant_config_builds_by_bare_name(name, tmp_path, monkeypatch):
+def test_there_is_a_config_for_every_variant():
+    assert list(variant_configs()) == list(VARIANTS)
+
+
+@pytest.mark.parametrize(("variant", "name"), list(variant_configs().items()))
+def test_every_per_variant_config_builds_by_bare_name(variant, name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # nothing of ours in the working directory
-    variant = "repvit_" + name.removeprefix("yolo11-repvit-").removesuffix(".yaml")
     model = YOLO(name.replace("yolo11-", "yolo11n-")).model
     assert {m.variant for m in model.model[:5]} == {variant}
     assert [m.out_channels for m in model.model[1:5]] == list(VARIANTS[variant].widths)

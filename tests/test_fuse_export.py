@@ -9,20 +9,8 @@ from ultralytics import YOLO
 from ultralytics.nn import tasks
 from ultralytics.nn.tasks import DetectionModel
 
-from conftest import OFF, recipe, run_python
+from conftest import OFF, randomise_batchnorm, recipe, run_python
 from yolo_repvit.modules import PICKLED_CLASSES, RepViTLayer
-
-
-def randomise_batchnorm(model, seed=0):
-    """Give every BatchNorm non-trivial statistics and affine terms, so folding them is really tested."""
-    g = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            n = m.num_features
-            m.running_mean.copy_(torch.rand(n, generator=g) - 0.5)
-            m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
-            m.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
-            m.bias.data.copy_(torch.rand(n, generator=g) - 0.5)
 
 
 @pytest.mark.parametrize(("variant", "width"), [("repvit_m0_6", 0.5), ("repvit_m0_9", 1.0), ("repvit_m1", 0.25),

@@ -9,17 +9,19 @@ import functools
 import importlib
 import os
 import threading
+import weakref
 from pathlib import Path
 
 import torch
 
 from .configs import shipped_config
 from .errors import RepViTError
-from .modules import PICKLED_CLASSES, RepViTLayer, build_layers
+from .modules import PICKLED_CLASSES, RepViTLayer, batchnorm_state, build_layers, restore_batchnorm
 from .spec import LAYERS, backbone_spec
 from .variants import VARIANTS
 
 _lock = threading.Lock()
+_loaded_batchnorm = weakref.WeakKeyDictionary()  # RepViTLayer -> its BatchNorm state right after loading weights
 
 # A stand-in row for each RepViT layer.  Upstream's ResNetLayer branch takes the output
 # channels verbatim from args[1] when args[3] is True (8.3.0 onwards) and the module it builds
@@ -33,6 +35,7 @@ def install_tasks(tasks):
     with _lock:
         _patch(tasks, "parse_model", _parse_model)
         _patch(tasks, "check_yaml", _check_yaml)
+        _patch(tasks, "initialize_weights", _initialize_weights)
         _patch(tasks.BaseModel, "fuse", _fuse)
         _patch(tasks.BaseModel, "is_fused", _is_fused)
         if hasattr(tasks, "_SafeLoad"):  # ULTRALYTICS_SAFE_LOAD restricted loading (8.4.x); absent in 8.3.x
@@ -68,7 +71,11 @@ def _parse_model(upstream, d, ch, verbose=True):
     if spec is None:
         return upstream(d, ch, verbose)
     _check_min_ultralytics(d)
-    layers = build_layers(spec)
+    layers, source = build_layers(spec)
+    if source:
+        for layer in layers:  # restored after upstream's initialize_weights (see _initialize_weights)
+            _loaded_batchnorm[layer] = batchnorm_state(layer)
+        _log(f"{spec.variant}: ImageNet weights loaded from {source}")
     stand_ins = [[-1, 1, _PLACEHOLDER, [1, c, 1, True]] for c in spec.channels]
     model, save = upstream({**d, "backbone": stand_ins + list(d["backbone"][1:])}, ch, verbose=False)
     for layer in layers:
@@ -101,20 +108,35 @@ def _check_min_ultralytics(d):
                           f"'ultralytics>={needed}', or pick a config without this requirement.")
 
 
-def _log_layers(model, d, spec):
+def _log(message):
     from ultralytics.utils import LOGGER
 
+    LOGGER.info(message)
+
+
+def _log_layers(model, d, spec):
     rows = [[-1, 1, spec.variant, [spec.width, spec.pretrained]]] * LAYERS + list(d["backbone"][1:]) + list(d["head"])
-    LOGGER.info(f"\n{'':>3}{'from':>20}{'n':>3}{'params':>10}  {'module':<45}{'arguments':<30}")
+    _log(f"\n{'':>3}{'from':>20}{'n':>3}{'params':>10}  {'module':<45}{'arguments':<30}")
     for m, (_, n, _, args) in zip(model, rows):
         kind = f"{m.type} ({spec.variant} stage {m.stage})" if isinstance(m, RepViTLayer) else m.type
-        LOGGER.info(f"{m.i:>3}{m.f!s:>20}{n:>3}{m.np:10.0f}  {kind:<45}{args!s:<30}")
+        _log(f"{m.i:>3}{m.f!s:>20}{n:>3}{m.np:10.0f}  {kind:<45}{args!s:<30}")
 
 
 def _standalone_backbone(variant, width=1.0, pretrained=False, ch=3):
     """``tasks.repvit_m0_9(0.5)``: layers 0-4 of that backbone as an ``nn.Sequential``."""
     spec = backbone_spec({"backbone": [[-1, 1, variant, [width, pretrained]]]}, ch)
-    return torch.nn.Sequential(*build_layers(spec))
+    return torch.nn.Sequential(*build_layers(spec)[0])
+
+
+def _initialize_weights(upstream, model, *args, **kwargs):
+    """Upstream sets eps=1e-3 on every BatchNorm, after a forward pass that in 8.3.x runs in train mode and so
+    moves running statistics: give RepViT layers that loaded ImageNet weights their own eps and statistics back."""
+    result = upstream(model, *args, **kwargs)
+    for m in model.modules():
+        state = _loaded_batchnorm.pop(m, None)
+        if state is not None:
+            restore_batchnorm(m, state)
+    return result
 
 
 def _check_yaml(upstream, file, *args, **kwargs):

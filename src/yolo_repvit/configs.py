@@ -16,3 +16,11 @@ def shipped_config(file):
 
 def shipped_configs():
     return sorted(p.name for p in CONFIG_DIR.glob("*.yaml"))
+
+
+def variant_configs():
+    """The per-variant detection configs: ``{"repvit_m0_9": "yolo11-repvit-m0_9.yaml", ...}``."""
+    from .variants import VARIANTS
+
+    names = {f"yolo11-repvit-{v.removeprefix('repvit_')}.yaml": v for v in VARIANTS}
+    return {variant: name for name, variant in names.items() if (CONFIG_DIR / name).is_file()}

@@ -7,8 +7,9 @@
 
 import torch
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
-from .variants import STRIDES, VARIANTS
+from .variants import STRIDES, VARIANTS, scaled_widths
 
 # Every class a checkpoint of a RepViT model holds beyond torch.nn and ultralytics (found with
 # torch.serialization.get_unsafe_globals_in_checkpoint on trained and fused models); restricted
@@ -45,9 +46,21 @@ class RepViTLayer(nn.Module):
     def forward(self, x):
         return self.body(x)
 
+    def train(self, mode=True):
+        """A layer whose parameters are all frozen (``freeze=``) keeps its BatchNorm statistics frozen too.
+
+        This is how the RepViT authors fine-tune detectors on a frozen backbone; unfrozen layers train as usual.
+        """
+        super().train(mode)
+        if mode and not any(p.requires_grad for p in self.parameters()):
+            for m in self.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self
+
     @property
     def fused(self):
-        return not any(isinstance(m, nn.BatchNorm2d) for m in self.body.modules())
+        return not any(isinstance(m, _BatchNorm) for m in self.body.modules())
 
     @torch.no_grad()
     def fuse(self):
@@ -65,18 +78,40 @@ class RepViTLayer(nn.Module):
         return f"{self.variant}, stage={self.stage}, out_channels={self.out_channels}, stride={self.stride}"
 
 
-def build_layers(spec):
-    """The five :class:`RepViTLayer` of a :class:`~yolo_repvit.spec.BackboneSpec`, via timm."""
+def timm_repvit(variant, width, in_channels=3, **factory):
+    """timm's RepVit for a variant at a width factor, without its ImageNet classifier."""
     from timm.models.repvit import RepVit
 
-    variant = VARIANTS[spec.variant]
-    widths = spec.channels[1:]
-    net = RepVit(
-        in_chans=spec.in_channels,
-        embed_dim=widths,
-        depth=variant.depths,
-        legacy=variant.legacy,
-        num_classes=0,
-    )
+    v = VARIANTS[variant]
+    return RepVit(in_chans=in_channels, embed_dim=scaled_widths(variant, width), depth=v.depths, legacy=v.legacy,
+                  num_classes=0, **factory)
+
+
+def build_layers(spec):
+    """The five :class:`RepViTLayer` of a :class:`~yolo_repvit.spec.BackboneSpec`, via timm.
+
+    Returns the layers and where their weights came from (None: initialised from scratch).
+    """
+    net = timm_repvit(spec.variant, spec.width, spec.in_channels)
+    source = None
+    if spec.pretrained is not False:
+        from .weights import load_pretrained
+
+        source = load_pretrained(net, spec)
     bodies = (net.stem, *net.stages)
-    return [RepViTLayer(body, spec.variant, i, c) for i, (body, c) in enumerate(zip(bodies, spec.channels))]
+    return [RepViTLayer(body, spec.variant, i, c) for i, (body, c) in enumerate(zip(bodies, spec.channels))], source
+
+
+def batchnorm_state(module):
+    """eps and buffers of every BatchNorm in ``module``, copied."""
+    return {name: (m.eps, {k: b.clone() for k, b in m.named_buffers()})
+            for name, m in module.named_modules() if isinstance(m, _BatchNorm)}
+
+
+@torch.no_grad()
+def restore_batchnorm(module, state):
+    for name, m in module.named_modules():
+        if name in state:
+            m.eps, buffers = state[name]
+            for k, b in m.named_buffers():
+                b.copy_(buffers[k])

@@ -17,7 +17,8 @@ class Variant:
     widths: tuple  # output channels of the four stages at width factor 1.0
     depths: tuple
     legacy: bool = False  # the paper's v1 models (m1/m2/m3) use a different RepVGG depthwise block
-    tags: tuple = ()  # ImageNet weights timm can fetch, default first
+    tags: tuple = ()  # ImageNet weights, default first
+    hub: bool = True  # timm hosts them (else: the authors' release files)
 
     @property
     def default_tag(self):
@@ -30,7 +31,7 @@ _OLD = ("dist_in1k",)
 VARIANTS = {
     v.name: v
     for v in (
-        Variant("repvit_m0_6", (40, 80, 160, 320), (1, 1, 8, 1)),
+        Variant("repvit_m0_6", (40, 80, 160, 320), (1, 1, 8, 1), tags=("dist_300e_in1k",), hub=False),
         Variant("repvit_m0_9", (48, 96, 192, 384), (2, 2, 14, 2), tags=_NEW),
         Variant("repvit_m1_0", (56, 112, 224, 448), (2, 2, 14, 2), tags=_NEW),
         Variant("repvit_m1_1", (64, 128, 256, 512), (2, 2, 12, 2), tags=_NEW),
