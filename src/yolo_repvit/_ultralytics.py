@@ -14,10 +14,11 @@ from pathlib import Path
 
 import torch
 
+from ._environment import version_tuple
 from .configs import shipped_config
 from .errors import RepViTError
 from .modules import PICKLED_CLASSES, RepViTLayer, batchnorm_state, build_layers, restore_batchnorm
-from .spec import LAYERS, backbone_spec
+from .spec import LAYERS, backbone_spec, show_row
 from .variants import VARIANTS
 
 _lock = threading.Lock()
@@ -83,9 +84,33 @@ def _parse_model(upstream, d, ch, verbose=True):
         layer.i, layer.f, layer.type = stand_in.i, stand_in.f, _LAYER_TYPE
         layer.np = sum(p.numel() for p in layer.parameters())
         model[layer.stage] = layer
+    _check_wiring(model, d, spec)
     if verbose:
         _log_layers(model, d, spec)
     return model, save
+
+
+def _check_wiring(model, d, spec):
+    """Run the new graph once on a small input, head excluded, so that a row joining maps of different
+    sizes (a head tapping the wrong RepViT stage) fails here with its name, not deep inside torch."""
+    rows = [None] * LAYERS + list(d["backbone"][1:]) + list(d["head"])
+    outputs, x = [], torch.zeros(1, spec.in_channels, 64, 64)
+    model.eval()
+    try:
+        with torch.no_grad():
+            for m in list(model)[:-1]:
+                inputs = [x if j == -1 else outputs[j] for j in ([m.f] if isinstance(m.f, int) else m.f)]
+                try:
+                    x = m(inputs[0] if isinstance(m.f, int) else inputs)
+                except RuntimeError as error:
+                    sizes = ", ".join(f"layer {j if j != -1 else m.i - 1}: stride {64 // t.shape[-1]}"
+                                      for j, t in zip([m.f] if isinstance(m.f, int) else m.f, inputs))
+                    raise RepViTError(f"model row {show_row(rows[m.i])} (layer {m.i}) cannot join its inputs ({sizes}): "
+                                      "they must share one stride. RepViT layers 1-4 are at stride 4/8/16/32, so "
+                                      "a YOLO11 head reads 2 for P3/8, 3 for P4/16 and 4 for P5/32.") from error
+                outputs.append(x)
+    finally:
+        model.train()
 
 
 def ultralytics_version():
@@ -94,14 +119,10 @@ def ultralytics_version():
     return ultralytics.__version__
 
 
-def _version_tuple(text):
-    return tuple(int(part) for part in str(text).split(".")[:3] if part.isdigit())
-
-
 def _check_min_ultralytics(d):
     """Configs for newer heads say ``min_ultralytics: X``; older releases would build another model silently."""
     needed = d.get("min_ultralytics")
-    if needed and _version_tuple(ultralytics_version()) < _version_tuple(needed):
+    if needed and version_tuple(ultralytics_version()) < version_tuple(needed):
         name = Path(d.get("yaml_file") or "this config").name
         raise RepViTError(f"{name} needs ultralytics>={needed} (it uses layers or options older releases lack), but "
                           f"ultralytics {ultralytics_version()} is installed. Upgrade: pip install -U "

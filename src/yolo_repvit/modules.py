@@ -78,13 +78,13 @@ class RepViTLayer(nn.Module):
         return f"{self.variant}, stage={self.stage}, out_channels={self.out_channels}, stride={self.stride}"
 
 
-def timm_repvit(variant, width, in_channels=3, **factory):
+def timm_repvit(variant, width, in_channels=3):
     """timm's RepVit for a variant at a width factor, without its ImageNet classifier."""
-    from timm.models.repvit import RepVit
+    from ._environment import timm_repvit_class
 
     v = VARIANTS[variant]
-    return RepVit(in_chans=in_channels, embed_dim=scaled_widths(variant, width), depth=v.depths, legacy=v.legacy,
-                  num_classes=0, **factory)
+    return timm_repvit_class()(in_chans=in_channels, embed_dim=scaled_widths(variant, width), depth=v.depths,
+                               legacy=v.legacy, num_classes=0)
 
 
 def build_layers(spec):

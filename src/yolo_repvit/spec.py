@@ -43,7 +43,7 @@ class BackboneSpec:
 
 def parse_row(row, scale=None, in_channels=3):
     """Turn a YAML row ``[from, repeats, module, args]`` into a :class:`BackboneSpec`."""
-    where = f"model row {_show(row)}"
+    where = f"model row {show_row(row)}"
     if not isinstance(row, (list, tuple)) or len(row) != 4:
         raise RepViTError(f"{where}: a row needs four fields [from, repeats, module, args], e.g. "
                           "[-1, 1, repvit_m0_9, [1.0]].")
@@ -120,7 +120,7 @@ def _literal(value):
     return value
 
 
-def _show(row):
+def show_row(row):
     return "[" + ", ".join(map(str, row)) + "]" if isinstance(row, (list, tuple)) else repr(row)
 
 
@@ -138,15 +138,19 @@ def backbone_spec(d, in_channels=3):
     if found != [0]:
         first, *more = found
         bad = more[0] if first == 0 else first
-        raise RepViTError(f"model row {_show(rows[bad])} (YAML row {bad}): a RepViT row must be the first row of "
+        raise RepViTError(f"model row {show_row(rows[bad])} (YAML row {bad}): a RepViT row must be the first row of "
                           f"'backbone:' and appear once; it stands for layers 0-{LAYERS - 1}. Remove the extra row or "
                           "move it to the top.")
     scale = d.get("scale") or next(iter(d.get("scales") or {}), None)
     spec = parse_row(rows[0], scale, in_channels)
     for i, row in enumerate(rows[1:], start=LAYERS):
-        sources = row[0] if isinstance(row[0], (list, tuple)) else [row[0]]
-        if any(isinstance(s, int) and (s if s >= 0 else i + s) == 0 for s in sources):
-            raise RepViTError(f"model row {_show(row)} (layer {i}): reads layer 0, the RepViT stem. Layers 1-4 are "
-                              "the stride 4/8/16/32 feature maps; point 'from' at one of those (e.g. 2 for P3/8, "
-                              "3 for P4/16, 4 for P5/32).")
+        sources = row[0] if isinstance(row, (list, tuple)) and isinstance(row[0], (list, tuple)) else [row[0]]
+        for source in sources:
+            if isinstance(source, bool) or not isinstance(source, int) or not -i <= source < i:
+                raise RepViTError(f"model row {show_row(row)} (layer {i}): 'from' {source!r} is not an earlier layer; "
+                                  f"use an index from 1 to {i - 1}, or -1 for the previous layer.")
+            if (source if source >= 0 else i + source) == 0:
+                raise RepViTError(f"model row {show_row(row)} (layer {i}): reads layer 0, the RepViT stem. Layers 1-4 "
+                                  "are the stride 4/8/16/32 feature maps; point 'from' at one of those (e.g. 2 for "
+                                  "P3/8, 3 for P4/16, 4 for P5/32).")
     return spec

@@ -198,6 +198,7 @@ def _fits(raw, variant):
     """Whether ``raw`` loads into ``variant``: built on the meta device, so this costs no memory."""
     from .modules import timm_repvit
 
-    expected = timm_repvit(variant, 1.0, device="meta").state_dict()
-    state = backbone_state(raw, timm_repvit(variant, 1.0, device="meta"))
+    with torch.device("meta"):
+        net = timm_repvit(variant, 1.0)
+    expected, state = net.state_dict(), backbone_state(raw, net)
     return state.keys() == expected.keys() and all(state[k].shape == v.shape for k, v in expected.items())
