@@ -13,6 +13,7 @@ from ultralytics.nn.tasks import DetectionModel
 
 from conftest import randomise_batchnorm, recipe, run_python
 from yolo_repvit import RepViTError
+from yolo_repvit.spec import parse_row
 from yolo_repvit.variants import VARIANTS
 from yolo_repvit.weights import official_names
 
@@ -120,6 +121,20 @@ def test_imagenet_config_loads_weights_for_its_scale(tmp_path, monkeypatch):
     for cfg, net in (("yolo11n-repvit-imagenet.yaml", n), ("yolo11s-repvit-imagenet.yaml", s)):
         stem = YOLO(cfg).model.model[0].body
         assert torch.equal(stem.conv1.c.weight, net.stem.conv1.c.weight), cfg
+
+
+def test_yaml_quoting_rules_in_the_readme():
+    rows = yaml.safe_load("""
+        - [-1, 1, repvit_m0_9, [1.0, True]]
+        - [-1, 1, repvit_m0_9, [1.0, yes]]
+        - [-1, 1, repvit_m0_9, [1.0, dist_450e_in1k]]
+        - [-1, 1, repvit_m0_9, [1.0, weights/repvit_m0_9_distill_450e.pth]]
+        - [-1, 1, repvit_m0_9, [1.0, 'C:\\weights\\m0_9.pth']]
+        - [-1, 1, repvit_m0_9, [1.0, 'my weights: m0_9 #2.pth']]
+    """)
+    assert [parse_row(row).pretrained for row in rows] == [
+        True, True, "dist_450e_in1k", "weights/repvit_m0_9_distill_450e.pth", "C:\\weights\\m0_9.pth",
+        "my weights: m0_9 #2.pth"]
 
 
 def error_for(variant, pretrained, width=1.0):

@@ -90,24 +90,30 @@ def _parse_model(upstream, d, ch, verbose=True):
     return model, save
 
 
+def _layer_rows(d, repvit_row):
+    """The YAML row behind each layer index, the RepViT row standing for layers 0-4."""
+    return [repvit_row] * LAYERS + list(d["backbone"][1:]) + list(d["head"])
+
+
 def _check_wiring(model, d, spec):
     """Run the new graph once on a small input, head excluded, so that a row joining maps of different
     sizes (a head tapping the wrong RepViT stage) fails here with its name, not deep inside torch."""
-    rows = [None] * LAYERS + list(d["backbone"][1:]) + list(d["head"])
-    outputs, x = [], torch.zeros(1, spec.in_channels, 64, 64)
+    rows, outputs, x = _layer_rows(d, d["backbone"][0]), [], torch.zeros(1, spec.in_channels, 64, 64)
     model.eval()
     try:
         with torch.no_grad():
             for m in list(model)[:-1]:
-                inputs = [x if j == -1 else outputs[j] for j in ([m.f] if isinstance(m.f, int) else m.f)]
+                sources = [m.f] if isinstance(m.f, int) else m.f
+                inputs = [x if j == -1 else outputs[j] for j in sources]
                 try:
                     x = m(inputs[0] if isinstance(m.f, int) else inputs)
                 except RuntimeError as error:
-                    sizes = ", ".join(f"layer {j if j != -1 else m.i - 1}: stride {64 // t.shape[-1]}"
-                                      for j, t in zip([m.f] if isinstance(m.f, int) else m.f, inputs))
-                    raise RepViTError(f"model row {show_row(rows[m.i])} (layer {m.i}) cannot join its inputs ({sizes}): "
-                                      "they must share one stride. RepViT layers 1-4 are at stride 4/8/16/32, so "
-                                      "a YOLO11 head reads 2 for P3/8, 3 for P4/16 and 4 for P5/32.") from error
+                    strides = ", ".join(f"layer {m.i - 1 if j == -1 else j}: stride {64 // t.shape[-1]}"
+                                        for j, t in zip(sources, inputs))
+                    raise RepViTError(f"model row {show_row(rows[m.i])} (layer {m.i}) cannot join its inputs "
+                                      f"({strides}): they must share one stride. RepViT layers 1-4 are at stride "
+                                      "4/8/16/32, so a YOLO11 head reads 2 for P3/8, 3 for P4/16 and 4 for P5/32."
+                                      ) from error
                 outputs.append(x)
     finally:
         model.train()
@@ -136,7 +142,7 @@ def _log(message):
 
 
 def _log_layers(model, d, spec):
-    rows = [[-1, 1, spec.variant, [spec.width, spec.pretrained]]] * LAYERS + list(d["backbone"][1:]) + list(d["head"])
+    rows = _layer_rows(d, [-1, 1, spec.variant, [spec.width, spec.pretrained]])
     _log(f"\n{'':>3}{'from':>20}{'n':>3}{'params':>10}  {'module':<45}{'arguments':<30}")
     for m, (_, n, _, args) in zip(model, rows):
         kind = f"{m.type} ({spec.variant} stage {m.stage})" if isinstance(m, RepViTLayer) else m.type
