@@ -11,7 +11,6 @@ from ultralytics.nn.tasks import DetectionModel
 
 from conftest import SEED_YAML
 from yolo_repvit import VARIANTS
-from yolo_repvit.configs import shipped_configs
 from yolo_repvit.modules import RepViTLayer
 
 with open(SEED_YAML) as f:
@@ -80,7 +79,7 @@ def test_layer_outputs_have_recipe_channels_and_strides(variant, width):
     assert shapes == [(c[0], 16, 24), (c[0], 16, 24), (c[1], 8, 12), (c[2], 4, 6), (c[3], 2, 3)]
 
 
-@pytest.mark.parametrize("name", [n for n in shipped_configs() if n != "yolo11-repvit.yaml"])
+@pytest.mark.parametrize("name", [f"yolo11-repvit-{v.removeprefix('repvit_')}.yaml" for v in VARIANTS])
 def test_every_per_variant_config_builds_by_bare_name(name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # nothing of ours in the working directory
     variant = "repvit_" + name.removeprefix("yolo11-repvit-").removesuffix(".yaml")
