@@ -60,7 +60,8 @@ def main(argv=None):
     if args.command == "configs":
         from .configs import CONFIG_DIR, shipped_configs
 
-        print(f"# in {CONFIG_DIR}; use as e.g. yolo11s-repvit.yaml (scale letter after 'yolo11')")
+        print(f"# in {CONFIG_DIR}; use with a scale letter after the version, e.g. yolo11s-repvit.yaml, "
+              "yolov8s-repvit.yaml, yolo26s-repvit.yaml")
         print("\n".join(shipped_configs()))
         return 0
     demo(args.out, args.model, args.epochs, args.imgsz, args.images, device=args.device)
