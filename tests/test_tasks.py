@@ -21,6 +21,7 @@ from ultralytics.nn import tasks
 
 from conftest import OFF, run_python
 from yolo_repvit import RepViTError, _ultralytics
+from yolo_repvit._environment import version_tuple
 from yolo_repvit.configs import CONFIG_DIR
 from yolo_repvit.data import CLASSES, KPT_SHAPE, TASKS, make_dataset
 from yolo_repvit.variants import VARIANTS
@@ -29,7 +30,7 @@ BACKBONE = {"n": "repvit_m0_6", "s": "repvit_m0_9", "m": "repvit_m1_1", "l": "re
 
 YOLO26_MIN = yaml.safe_load((CONFIG_DIR / "yolo26-repvit.yaml").read_text())["min_ultralytics"]
 NEEDS_YOLO26 = pytest.mark.skipif(
-    _ultralytics._version_tuple(ultralytics.__version__) < _ultralytics._version_tuple(YOLO26_MIN),
+    version_tuple(ultralytics.__version__) < version_tuple(YOLO26_MIN),
     reason=f"YOLO26 layers need ultralytics>={YOLO26_MIN}")
 
 # Config (scale letter at {}): the task ultralytics guesses from it, the upstream config whose layers
