@@ -89,7 +89,9 @@ RUNTIMES = {
     """,
     "openvino": """
         import glob, openvino
-        model = openvino.Core().compile_model(glob.glob({file!r} + "/*.xml")[0], "CPU")
+        # f32 explicitly: on CPUs with bf16 units some OpenVINO releases default to bf16 inference
+        model = openvino.Core().compile_model(glob.glob({file!r} + "/*.xml")[0], "CPU",
+                                              {{"INFERENCE_PRECISION_HINT": "f32"}})
         y = model(x)[0]
     """,
 }
