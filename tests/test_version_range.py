@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from yolo_repvit import _compat_check as compat
+from conftest import OFF, run_python
+from yolo_repvit import _environment as compat
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
@@ -84,3 +85,19 @@ def test_this_environment_is_supported(unchecked):
     import ultralytics
 
     assert warnings_from(ultralytics.__version__) == []
+
+
+def test_activation_warns_once_outside_the_supported_range():
+    out = run_python("""
+        import importlib, warnings
+        import ultralytics
+        ultralytics.__version__ = "8.2.0"
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            import yolo_repvit
+            from ultralytics.nn import tasks
+            yolo_repvit.activate()
+            importlib.reload(yolo_repvit)
+        print(sum("but ultralytics 8.2.0 is installed" in str(w.message) for w in caught))
+    """, env=OFF)
+    assert out.split("\n")[-2] == "1"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from ._environment import version_tuple
+from ._environment import version_tuple, warn_if_unsupported
 from .configs import shipped_config
 from .errors import RepViTError
 from .modules import PICKLED_CLASSES, RepViTLayer, batchnorm_state, build_layers, restore_batchnorm
@@ -34,6 +34,7 @@ _LAYER_TYPE = f"{RepViTLayer.__module__}.{RepViTLayer.__qualname__}"
 def install_tasks(tasks):
     """Patch ``ultralytics.nn.tasks``: RepViT rows, shipped configs by name, fusing."""
     with _lock:
+        warn_if_unsupported(ultralytics_version())
         _patch(tasks, "parse_model", _parse_model)
         _patch(tasks, "check_yaml", _check_yaml)
         _patch(tasks, "initialize_weights", _initialize_weights)
