@@ -10,18 +10,16 @@ print; set ``YOLO_REPVIT_AUTOLOAD=0`` to switch it off.  :func:`when_imported` i
 mechanism ``yolo_repvit.activate`` uses, so there is exactly one post-import hook.
 """
 
-import importlib.abc
 import os
 import sys
-import threading
-import warnings
+from _thread import RLock  # not threading, nor importlib.abc: they would add ~20 ms to every interpreter start
 
 ENV_SWITCH = "YOLO_REPVIT_AUTOLOAD"
 TRIGGER = "ultralytics.nn.tasks"
 
 _callbacks = {}  # module name -> callbacks waiting for that module to finish executing
 _executed = set()  # watched modules whose code has run (the import system may still be finishing)
-_lock = threading.RLock()
+_lock = RLock()
 _installed = False
 
 
@@ -53,7 +51,7 @@ def _run_callbacks(module):
         callback(module)
 
 
-class _PostImportFinder(importlib.abc.MetaPathFinder):
+class _PostImportFinder:
     """Finds nothing itself: it wraps the real loader of a watched module to run callbacks after it."""
 
     def find_spec(self, fullname, path=None, target=None):
@@ -73,7 +71,7 @@ class _PostImportFinder(importlib.abc.MetaPathFinder):
         return spec
 
 
-class _CallbackLoader(importlib.abc.Loader):
+class _CallbackLoader:
     def __init__(self, loader):
         self._loader = loader
 
@@ -93,6 +91,8 @@ def _activate_plugin(_tasks_module):
     try:
         import yolo_repvit  # noqa: F401  (importing it activates it)
     except Exception as error:  # noqa: BLE001  ultralytics must still import; say why RepViT is absent
+        import warnings
+
         warnings.warn(
             f"yolo-repvit could not be activated ({type(error).__name__}: {error}); RepViT model rows "
             f"will not resolve. Reinstall yolo-repvit, or set {ENV_SWITCH}=0 to stop this attempt.",

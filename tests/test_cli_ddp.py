@@ -56,6 +56,18 @@ def test_wheel_installs_a_startup_hook_that_imports_nothing(wheel_env):
     assert done.stdout.strip() == "[] True"
     files = {p.name for p in Path(wheel_env).rglob("yolo_repvit-autoload.*")}
     assert files == {"yolo_repvit-autoload.pth", "yolo_repvit-autoload.start"}
+    # and the hook module itself loads nothing new: -X importtime lists a module's imports just above it, indented
+    lines = subprocess.run([python, "-X", "importtime", "-c", "pass"], capture_output=True, text=True,
+                           env=clean_env(), check=True).stderr.splitlines()
+    names = [line.split("|")[-1] for line in lines if line.startswith("import time:")]
+    hook = next(i for i, name in enumerate(names) if name.strip() == "_yolo_repvit_autoload")
+    depth = len(names[hook]) - len(names[hook].lstrip())
+    children = []
+    for name in reversed(names[:hook]):
+        if len(name) - len(name.lstrip()) <= depth:
+            break
+        children.append(name.strip())
+    assert children == []
 
 
 @pytest.mark.slow
