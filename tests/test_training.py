@@ -68,7 +68,7 @@ def test_last_pt_holds_the_training_graph(trained):
     model = YOLO(str(trained / "weights" / "last.pt")).model
     assert [type(m) for m in model.model[:5]] == [RepViTLayer] * 5
     assert model.yaml["backbone"][0][2] == "RepViT"  # the YAML travels unexpanded: a rebuild sees our row
-    assert not model.model[1].is_fused
+    assert not model.model[1].fused
 
 
 def test_interrupted_training_resumes(tmp_path, detection_data):
