@@ -235,7 +235,7 @@ def test_onnx_export_reproduces_the_fused_model(case, train_case, task_data):
     best = train_case(case).trainer.best
     exported = YOLO(best).export(format="onnx", imgsz=64)
     model = YOLO(best).model.fuse()
-    assert all(m.is_fused for m in model.model[:5])
+    assert all(m.fused for m in model.model[:5])
     pixels = np.asarray(Image.open(val_image(task_data, case)).convert("RGB"), np.float32) / 255
     x = torch.from_numpy(pixels).permute(2, 0, 1)[None].contiguous()
     expected = outputs(model, x)
