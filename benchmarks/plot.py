@@ -1,0 +1,71 @@
+"""The PNG figures of both reports, drawn off-screen with matplotlib."""
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: works without a display, in CI too
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter  # noqa: E402
+
+from candidates import REFERENCE  # noqa: E402
+from render import deployment_metric, label, name, timed_metrics  # noqa: E402
+
+
+def learning_curves(curves, path):
+    """mAP50-95 against epoch, one line per config."""
+    fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
+    for cfg, curve in curves.items():
+        ax.plot(range(1, len(curve) + 1), curve, marker=".", label=cfg)
+    ax.set(xlabel="epoch", ylabel="mAP50-95 (validation)", ylim=(0, 1),
+           title="Training from scratch on generated shapes")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    _save(fig, path)
+
+
+def report_figure(rows, plan, device, device_name, path):
+    """Left: deployment latency against GFLOPs, upstream and RepViT apart, so cost per operation shows as
+    height above the upstream line.  Right: every timed figure of every model as a time ratio to yolo11n."""
+    deploy = deployment_metric(device, plan.sizes)
+    metrics = timed_metrics(rows)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(15, 0.25 * len(rows) * len(metrics) / 2 + 3),
+                                      layout="constrained")
+    for upstream, colour, kind in ((True, "tab:blue", "upstream YOLO11"), (False, "tab:orange", "RepViT backbone")):
+        chosen = {cfg: row for cfg, row in rows.items() if (row["backbone"] == "YOLO11") == upstream}
+        xs = [row["gflops"] for row in chosen.values()]
+        ys = [row["timings"][deploy].seconds * 1000 for row in chosen.values()]
+        left.plot(xs, ys, "o-" if upstream else "o", color=colour, label=kind)
+        for cfg, x, y in zip(chosen, xs, ys):
+            left.annotate(_short(cfg), (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
+    left.set(xscale="log", yscale="log", xlabel="GFLOPs at 640 (fused)", ylabel=f"{label(deploy, device)}, fastest run",
+             title=f"{name(deploy, device)} latency, batch 1")
+    for axis in (left.xaxis, left.yaxis):
+        axis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+        axis.set_major_formatter(ScalarFormatter())
+        axis.set_minor_formatter(NullFormatter())
+    left.set_box_aspect(1)
+    left.grid(alpha=0.3, which="both")
+    left.legend()
+    names = list(rows)
+    height = 0.8 / len(metrics)
+    for k, metric in enumerate(metrics):
+        ratios = [rows[cfg]["timings"][metric].ratio if metric in rows[cfg]["timings"] else 0 for cfg in names]
+        text = "training, time per image" if metric == "train" else name(metric, device)
+        right.barh([i + k * height for i in range(len(names))], ratios, height, label=text)
+    right.axvline(1, color="black", linewidth=0.8)
+    right.set_yticks([i + 0.4 - height / 2 for i in range(len(names))], [_short(cfg) for cfg in names], fontsize=8)
+    right.invert_yaxis()
+    right.set(xlabel=f"time relative to {REFERENCE} in the same rounds (lower is faster)",
+              title="Time ratios (fastest runs, taken side by side)")
+    right.grid(alpha=0.3, axis="x")
+    right.legend(fontsize=8)
+    fig.suptitle(f"Measured on {device_name} ({device.type.upper()})")
+    _save(fig, path)
+
+
+def _short(cfg):
+    return cfg.removesuffix(".yaml").replace("yolo11", "")
+
+
+def _save(fig, path):
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
