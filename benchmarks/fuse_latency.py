@@ -16,6 +16,9 @@ import sys
 import time
 from pathlib import Path
 
+from machine import cpu_name
+from mdtable import table
+
 import onnxruntime
 import torch
 import ultralytics
@@ -69,18 +72,6 @@ def median_ms(candidates, repeats):
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return (f"{cpu}, {torch.get_num_threads()} torch threads; Python {platform.python_version()}, "
-            f"torch {torch.__version__}, ultralytics {ultralytics.__version__}, "
-            f"onnxruntime {onnxruntime.__version__}")
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="repvit_m0_6 at 320 px only, 3 repetitions")
@@ -106,13 +97,14 @@ def main(argv=None):
                     rows.append((variant, part, size, runtime, before, after, before / after))
             print(f"done {variant} {size}px", file=sys.stderr)
 
-    lines = [f"Machine: {machine()}. Median of {repeats} runs, batch 1, ms.", "",
-             "| variant | network | size | runtime | unfused ms | fused ms | speed-up |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {v} | {p} | {s} | {r} | {b:.1f} | {a:.1f} | {k:.2f}x |" for v, p, s, r, b, a, k in rows]
-    table = "\n".join(lines) + "\n"
-    print(table)
+    machine = (f"{cpu_name()}, {torch.get_num_threads()} torch threads; Python {platform.python_version()}, "
+               f"torch {torch.__version__}, ultralytics {ultralytics.__version__}, onnxruntime {onnxruntime.__version__}")
+    text = f"Machine: {machine}. Median of {repeats} runs, batch 1, ms.\n\n" + table(
+        ["variant", "network", "size", "runtime", "unfused ms", "fused ms", "speed-up"],
+        [(v, p, s, r, f"{b:.1f}", f"{a:.1f}", f"{k:.2f}x") for v, p, s, r, b, a, k in rows])
+    print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(table)
+    args.out.write_text(text)
     return 0
 
 
