@@ -10,6 +10,10 @@ timm and everything else are shared.  Subprocesses the tests start inherit the s
     python .ci/matrix.py                                # every release in RELEASES
     python .ci/matrix.py --versions 8.3.0,8.4.190       # a few (any release; see RELEASES)
     python .ci/matrix.py --src src                      # test this source tree, not the installed package
+    python .ci/matrix.py --skip-installed               # CI: the full suite has just run on the installed one
+
+Releases are tested two at a time (``--jobs``): a run is mostly single-threaded (interpreter
+starts, imports, and ultralytics' CPU training, which uses one thread less than the cores).
 
 Overlays are cached in ``<environment>/matrix`` (``--cache``), keyed by what they contain.  The
 exit status is non-zero if any release fails.  This file is also the pytest plugin each run loads
@@ -18,6 +22,7 @@ exit status is non-zero if any release fails.  This file is also the pytest plug
 
 import argparse
 import hashlib
+import importlib.metadata
 import os
 import re
 import shutil
@@ -94,15 +99,15 @@ def build_overlay(version, cache):
 def run_release(version, overlay, src):
     """Run CORE under ``overlay``; return (passed, counts text) and stream pytest's lines as they come."""
     path = [str(overlay), str(ROOT / ".ci"), *([str(src)] if src else []), os.environ.get("PYTHONPATH", "")]
-    with tempfile.TemporaryDirectory(prefix=f"matrix-{version}-") as config:
+    with tempfile.TemporaryDirectory(prefix=f"matrix-{version}-") as work:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, path)), EXPECTED: version,
-               "YOLO_CONFIG_DIR": config,  # each release gets its own settings file, not the user's
+               "YOLO_CONFIG_DIR": work,  # each release gets its own settings file, not the user's
                # Upstream pip-installs a missing requirement with whatever pip is on PATH, which changes
                # the shared environment (even uninstalls from the overlay) mid-run: what a release
                # needs belongs in RELEASES instead.
                "YOLO_AUTOINSTALL": "false", "YOLO_OFFLINE": "true"}
         command = [sys.executable, "-m", "pytest", "-p", "matrix", "-p", "no:cacheprovider", "-q", "-rfEs",
-                   "--disable-warnings", *CORE]
+                   "--disable-warnings", "-n", "0", f"--basetemp={work}/pytest", *CORE]
         with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True, bufsize=1) as proc:
             last = ""
@@ -118,25 +123,36 @@ def main(argv=None):
     parser.add_argument("--versions", default=",".join(RELEASES), help="comma-separated ultralytics releases")
     parser.add_argument("--src", type=Path, help="source tree to test instead of the installed package")
     parser.add_argument("--cache", type=Path, default=Path(sys.prefix) / "matrix", help="where overlays are kept")
+    parser.add_argument("--jobs", type=int, default=2, help="releases tested at once")
+    parser.add_argument("--skip-installed", action="store_true",
+                        help="skip the release installed in this environment (the full suite covers it)")
     args = parser.parse_args(argv)
     versions = [v.strip() for v in args.versions.split(",") if v.strip()]
     if not all(re.fullmatch(r"\d+(\.\d+)*", v) for v in versions):
         parser.error(f"--versions takes releases such as 8.3.0,8.4.190, not {args.versions!r}")
+    if args.jobs < 1:
+        parser.error(f"--jobs takes a number of releases tested at once, 1 or more, not {args.jobs}")
     args.cache.mkdir(parents=True, exist_ok=True)
     src = args.src.resolve() if args.src else None
+    installed = importlib.metadata.version("ultralytics") if args.skip_installed else None
 
-    started, results = time.time(), []
-    with ThreadPoolExecutor(max_workers=1) as installer:  # the next overlay installs while a release is tested
-        overlays = {v: installer.submit(build_overlay, v, args.cache) for v in versions}
-        for version in versions:
-            t0 = time.time()
-            print(f"[{version}] overlay: {' '.join(overlay_requirements(version))}", flush=True)
-            try:
-                passed, detail = run_release(version, overlays[version].result(), src)
-            except RuntimeError as error:
-                print(f"[{version}] overlay install failed: {error}", flush=True)
-                passed, detail = False, "overlay install failed"
-            results.append((passed, f"{version:<9} {'PASS' if passed else 'FAIL'} ({detail}) {time.time() - t0:.0f}s"))
+    def test(version, overlay):
+        if version == installed:
+            return True, f"{version:<9} SKIP (installed here: the full test suite ran on it)"
+        t0 = time.time()
+        print(f"[{version}] overlay: {' '.join(overlay_requirements(version))}", flush=True)
+        try:
+            passed, detail = run_release(version, overlay.result(), src)
+        except RuntimeError as error:
+            print(f"[{version}] overlay install failed: {error}", flush=True)
+            passed, detail = False, "overlay install failed"
+        return passed, f"{version:<9} {'PASS' if passed else 'FAIL'} ({detail}) {time.time() - t0:.0f}s"
+
+    started = time.time()
+    # Overlays install one at a time, in order, while earlier releases are being tested.
+    with ThreadPoolExecutor(max_workers=1) as installer, ThreadPoolExecutor(max_workers=args.jobs) as testers:
+        overlays = {v: installer.submit(build_overlay, v, args.cache) for v in versions if v != installed}
+        results = list(testers.map(test, versions, [overlays.get(v) for v in versions]))
     print(f"\nultralytics compatibility matrix, {len(versions)} releases in {time.time() - started:.0f}s")
     print("\n".join(line for _, line in results))
     return 0 if all(passed for passed, _ in results) else 1

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from machine import cpu_name
-from mdtable import table
+from mdtable import publish, table
 
 import onnxruntime
 import torch
@@ -102,9 +102,7 @@ def main(argv=None):
     text = f"Machine: {machine}. Median of {repeats} runs, batch 1, ms.\n\n" + table(
         ["variant", "network", "size", "runtime", "unfused ms", "fused ms", "speed-up"],
         [(v, p, s, r, f"{b:.1f}", f"{a:.1f}", f"{k:.2f}x") for v, p, s, r, b, a, k in rows])
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    publish(text, args.out)
     return 0
 
 

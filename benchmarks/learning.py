@@ -22,7 +22,7 @@ import yaml
 
 import yolo_repvit  # noqa: F401  activates the plugin before ultralytics builds anything
 from machine import describe
-from mdtable import facts, table
+from mdtable import facts, publish, table
 from plot import learning_curves
 from yolo_repvit.data import make_detection_dataset
 
@@ -108,8 +108,7 @@ def main(argv=None):
     args.out.mkdir(parents=True, exist_ok=True)
     learning_curves(curves, args.out / "learning.png")
     text = summary(curves, seconds, args, command)
-    (args.out / "learning.md").write_text(text)
-    print(text)
+    publish(text, args.out / "learning.md")
     return 0
 
 

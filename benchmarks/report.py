@@ -24,6 +24,7 @@ import peak_memory
 import probes
 import yolo_repvit  # noqa: F401  activates the plugin before ultralytics builds anything
 from machine import describe, device_name, load_average
+from mdtable import publish
 from plot import report_figure
 from render import markdown
 from timing import Probe, race
@@ -143,8 +144,7 @@ def main(argv=None):
     args.out.mkdir(parents=True, exist_ok=True)
     report_figure(rows, plan, device, run_facts["device"], args.out / f"{stem}.png")
     text = markdown(rows, plan, device, run_facts, f"{stem}.png")
-    (args.out / f"{stem}.md").write_text(text)
-    print(text)
+    publish(text, args.out / f"{stem}.md")
     return 0
 
 

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from mdtable import table
+from mdtable import publish, table
 
 OUT = Path(__file__).parent / "results" / "startup.md"
 OFF = {"YOLO_REPVIT_AUTOLOAD": "0"}
@@ -88,9 +88,7 @@ def main(argv=None):
     text = (f"Median of {args.repeats} fresh processes, seconds.\n\n" + table(["measurement", "A", "B", "A / B"], rows)
             + f"\ntimm imported after building yolo11n.yaml with the plugin active: {bool(yt)}; "
               f"after yolo11n-repvit.yaml: {bool(rt)}.\n")
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    publish(text, args.out)
     return 0
 
 
