@@ -4,24 +4,20 @@
     python benchmarks/fuse_latency.py --quick  # one variant, 320 px, few repetitions
 
 Batch 1, PyTorch eager (no grad) and ONNX Runtime (CPU provider, opset 17), at 320 and 640 px.
-Candidates are timed round-robin in the same loop, so machine noise hits all of them alike;
-each figure is a median, and the ratio column compares fused with unfused in the same run.
+Fused and unfused runs are taken side by side and the fastest of each kept (``timing.race``).
 """
 
 import argparse
 import io
-import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
-from machine import cpu_name
-from mdtable import publish, table
+from machine import describe
+from mdtable import facts, publish, table
+from timing import Probe, race
 
 import onnxruntime
 import torch
-import ultralytics
 
 import yolo_repvit  # noqa: F401
 from ultralytics import YOLO
@@ -47,8 +43,8 @@ def onnx_session(net, x):
     return onnxruntime.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
 
 
-def runners(net, x):
-    """One callable per runtime, each running ``net`` once on ``x``."""
+def probes(net, x):
+    """One probe per runtime, each running ``net`` once on ``x``."""
     session = onnx_session(net, x)
     feed = {session.get_inputs()[0].name: x.numpy()}
 
@@ -56,20 +52,7 @@ def runners(net, x):
         with torch.no_grad():
             net(x)
 
-    return {"PyTorch": eager, "ONNX Runtime": lambda: session.run(None, feed)}
-
-
-def median_ms(candidates, repeats):
-    """Median latency in ms of each candidate, timing them in turn within every round."""
-    for run in candidates.values():
-        run()  # warm-up
-    times = {name: [] for name in candidates}
-    for _ in range(repeats):
-        for name, run in candidates.items():
-            start = time.perf_counter()
-            run()
-            times[name].append((time.perf_counter() - start) * 1e3)
-    return {name: statistics.median(t) for name, t in times.items()}
+    return {"PyTorch": Probe(eager), "ONNX Runtime": Probe(lambda: session.run(None, feed))}
 
 
 def main(argv=None):
@@ -87,19 +70,14 @@ def main(argv=None):
         for size in sizes:
             x = torch.rand(1, 3, size, size)
             for part in ("backbone", "detector"):
-                candidates = {}
-                for label, nets in (("unfused", plain), ("fused", fused)):
-                    for runtime, run in runners(nets[part], x).items():
-                        candidates[label, runtime] = run
-                ms = median_ms(candidates, repeats)
-                for runtime in ("PyTorch", "ONNX Runtime"):
-                    before, after = ms["unfused", runtime], ms["fused", runtime]
-                    rows.append((variant, part, size, runtime, before, after, before / after))
+                timed = race({"unfused": probes(plain[part], x), "fused": probes(fused[part], x)},
+                             {"fused": repeats}, reference="unfused")
+                for runtime, after in timed["fused"].items():
+                    before = timed["unfused"][runtime].seconds
+                    rows.append((variant, part, size, runtime, before * 1e3, after.seconds * 1e3, 1 / after.ratio))
             print(f"done {variant} {size}px", file=sys.stderr)
 
-    machine = (f"{cpu_name()}, {torch.get_num_threads()} torch threads; Python {platform.python_version()}, "
-               f"torch {torch.__version__}, ultralytics {ultralytics.__version__}, onnxruntime {onnxruntime.__version__}")
-    text = f"Machine: {machine}. Median of {repeats} runs, batch 1, ms.\n\n" + table(
+    text = facts(describe(torch.device("cpu"), torch.get_num_threads())) + f"\nFastest of {repeats} runs each, taken side by side, batch 1, ms.\n\n" + table(
         ["variant", "network", "size", "runtime", "unfused ms", "fused ms", "speed-up"],
         [(v, p, s, r, f"{b:.1f}", f"{a:.1f}", f"{k:.2f}x") for v, p, s, r, b, a, k in rows])
     publish(text, args.out)

@@ -55,4 +55,8 @@ def describe(device, threads):
               ("torch", f"{torch.__version__}, intra-op threads: {threads}"),
               ("ultralytics", ultralytics.__version__),
               ("timm", timm.__version__)]
+    if device.type == "cpu":  # CPU inference is also timed in ONNX Runtime
+        import onnxruntime
+
+        facts.append(("onnxruntime", f"{onnxruntime.__version__}, intra-op threads: {threads}"))
     return facts

@@ -108,20 +108,11 @@ def run(models, plan, device, threads):
     for cfg, row in rows.items():
         row.update(memory=memory[cfg], timings=timings[cfg])
     return rows, {"minutes": (time.perf_counter() - started) / 60, "load": (load_before, load_average()),
-                  "threads": threads, "machine": machine_facts(device, threads), "device": device_name(device)}
+                  "threads": threads, "machine": describe(device, threads), "device": device_name(device)}
 
 
 def say(message):
     print(f"[report] {message}", file=sys.stderr, flush=True)
-
-
-def machine_facts(device, threads):
-    facts = describe(device, threads)
-    if device.type == "cpu":
-        import onnxruntime
-
-        facts.append(("onnxruntime", f"{onnxruntime.__version__}, intra-op threads: {threads}"))
-    return facts
 
 
 def main(argv=None):

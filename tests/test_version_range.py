@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import OFF, run_python
-from yolo_repvit import _environment as compat
+from yolo_repvit import _environment as environment
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
@@ -17,44 +17,44 @@ def declared():
     """The range as pyproject.toml declares it (what a wheel built from this checkout carries)."""
     tomllib = pytest.importorskip("tomllib")
     with open(PYPROJECT, "rb") as f:
-        return compat.declared_spec("ultralytics", tomllib.load(f)["project"]["dependencies"])
+        return environment.declared_spec("ultralytics", tomllib.load(f)["project"]["dependencies"])
 
 
 @pytest.fixture
 def unchecked(monkeypatch):
-    monkeypatch.setattr(compat, "_checked", False)
+    monkeypatch.setattr(environment, "_checked", False)
 
 
 def installed_with(monkeypatch, *requires):
     """Make the metadata lookup find a yolo-repvit 9.9 with these ``Requires-Dist`` entries."""
     fake = type("Dist", (), {"version": "9.9", "requires": list(requires)})
-    monkeypatch.setattr(compat.metadata, "distribution", lambda name: fake)
+    monkeypatch.setattr(environment.metadata, "distribution", lambda name: fake)
 
 
 def warnings_from(*versions):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for version in versions:
-            compat.warn_if_unsupported(version)
+            environment.warn_if_unsupported(version)
     return [str(w.message) for w in caught]
 
 
 @pytest.mark.parametrize("version", ["8.3.0", "8.3.59", "8.3.253", "8.4.0", "8.4.139", "8.4.140", "8.4.190",
                                      "8.4.191", "8.4.300"])
 def test_declared_range_holds_tested_and_newer_patch_releases(declared, version):
-    assert compat.in_range(version, declared)
+    assert environment.in_range(version, declared)
 
 
 @pytest.mark.parametrize("version", ["8.2.103", "8.5.0", "8.5", "9.0.0"])
 def test_declared_range_excludes_other_minor_releases(declared, version):
-    assert not compat.in_range(version, declared)
+    assert not environment.in_range(version, declared)
 
 
 def test_spec_is_the_ultralytics_entry_of_the_metadata():
     requires = ["ultralytics-thop>=2", "timm>=1.0.9", "ultralytics<8.5,>=8.3.0", 'onnx>=1.14; extra == "test"']
-    assert compat.declared_spec("ultralytics", requires) == ">=8.3.0,<8.5"
-    assert compat.declared_spec("ultralytics", ["ultralytics (>=8.3.0)"]) == ">=8.3.0"
-    assert compat.declared_spec("ultralytics", ["ultralytics-thop>=2"]) is None
+    assert environment.declared_spec("ultralytics", requires) == ">=8.3.0,<8.5"
+    assert environment.declared_spec("ultralytics", ["ultralytics (>=8.3.0)"]) == ">=8.3.0"
+    assert environment.declared_spec("ultralytics", ["ultralytics-thop>=2"]) is None
 
 
 def test_outside_the_range_warns_once_naming_both_versions(unchecked, monkeypatch):
@@ -74,10 +74,10 @@ def test_no_metadata_or_unreadable_version_is_silent(unchecked, monkeypatch):
     def missing(name):
         raise metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(compat.metadata, "distribution", missing)
+    monkeypatch.setattr(environment.metadata, "distribution", missing)
     assert warnings_from("99.0.0") == []
     installed_with(monkeypatch, "ultralytics<8.5,>=8.3.0")
-    monkeypatch.setattr(compat, "_checked", False)
+    monkeypatch.setattr(environment, "_checked", False)
     assert warnings_from("nightly") == []
 
 
