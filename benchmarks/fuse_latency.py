@@ -12,9 +12,9 @@ import io
 import sys
 from pathlib import Path
 
-from machine import describe
-from mdtable import facts, publish, table
-from timing import Probe, race
+from _machine import describe
+from _mdtable import facts, publish, table
+from _timing import Probe, race
 
 import onnxruntime
 import torch

@@ -21,9 +21,9 @@ import torch
 import yaml
 
 import yolo_repvit  # noqa: F401  activates the plugin before ultralytics builds anything
-from machine import describe
-from mdtable import facts, publish, table
-from plot import learning_curves
+from _machine import describe
+from _mdtable import facts, publish, table
+from _plot import learning_curves
 from yolo_repvit.data import make_detection_dataset
 
 RESULTS = Path(__file__).parent / "results"

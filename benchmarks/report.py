@@ -5,7 +5,7 @@ config next to upstream YOLO11 n to x, each figure also a ratio against yolo11n 
     python benchmarks/report.py --device 0        # CUDA GPU 0  -> benchmarks/results/cuda.md, cuda.png
     python benchmarks/report.py --quick --out DIR # two configs at toy sizes, a smoke test (CI runs it)
 
-Every timing is paired with the same timing of yolo11n taken right beside it (see ``timing.py``),
+Every timing is paired with the same timing of yolo11n taken right beside it (see ``_timing.py``),
 so ratios hold up on a busy machine.  The Markdown file says what each column measures and which
 machine it came from.
 """
@@ -19,15 +19,15 @@ from pathlib import Path
 
 import torch
 
-import candidates
-import peak_memory
-import probes
+import _candidates
+import _peak_memory
+import _probes
 import yolo_repvit  # noqa: F401  activates the plugin before ultralytics builds anything
-from machine import describe, device_name, load_average
-from mdtable import publish
-from plot import report_figure
-from render import markdown
-from timing import Probe, race
+from _machine import describe, device_name, load_average
+from _mdtable import publish
+from _plot import report_figure
+from _render import markdown
+from _timing import Probe, race
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -64,7 +64,7 @@ def build_all(models, rounds):
         return Probe(lambda: built.__setitem__(cfg, YOLO(cfg)))
 
     timings = race({cfg: {"build": build(cfg)} for cfg in models}, dict.fromkeys(models, rounds),
-                   candidates.REFERENCE, warmup=0)
+                   _candidates.REFERENCE, warmup=0)
     return built, {cfg: t["build"] for cfg, t in timings.items()}
 
 
@@ -75,17 +75,17 @@ def describe_model(yolo):
     model = yolo.model
     return {"backbone": getattr(model.model[0], "variant", "YOLO11"),
             "params": sum(p.numel() for p in model.parameters()) / 1e6,
-            "gflops": get_flops(probes.fused(model), 640)}
+            "gflops": get_flops(_probes.fused(model), 640)}
 
 
 def prepare(cfg, yolo, plan, device, threads, folder):
     """Every probe of one model: eager inference per size, ONNX Runtime per size on CPU, a training step."""
-    net = probes.inference_copy(yolo.model, device)
-    found = {f"eager@{size}": probes.eager(net, size, device) for size in plan.sizes}
+    net = _probes.inference_copy(yolo.model, device)
+    found = {f"eager@{size}": _probes.eager(net, size, device) for size in plan.sizes}
     if device.type == "cpu":
-        found.update({f"onnx@{size}": probes.onnx_runtime(yolo, size, folder, threads) for size in plan.sizes})
-    if candidates.scale_of(cfg) in plan.train_scales:
-        found["train"] = probes.training_step(yolo.model, plan.train_batch, plan.train_size, device)
+        found.update({f"onnx@{size}": _probes.onnx_runtime(yolo, size, folder, threads) for size in plan.sizes})
+    if _candidates.scale_of(cfg) in plan.train_scales:
+        found["train"] = _probes.training_step(yolo.model, plan.train_batch, plan.train_size, device)
     return found
 
 
@@ -98,13 +98,13 @@ def run(models, plan, device, threads):
     built, build_times = build_all(models, plan.build_rounds)
     rows = {cfg: {**describe_model(built[cfg]), "build": build_times[cfg]} for cfg in models}
     say("peak memory, one fresh process per model")
-    memory = peak_memory.measure(models, max(plan.sizes), device, threads)
+    memory = _peak_memory.measure(models, max(plan.sizes), device, threads)
     say("preparing the timed probes (fused copies, ONNX exports, training copies)")
     with tempfile.TemporaryDirectory() as folder:
         timed = {cfg: prepare(cfg, built[cfg], plan, device, threads, folder) for cfg in models}
         torch.set_num_threads(threads)  # ultralytics' exporter resets it
         rounds = {cfg: plan.big_rounds if rows[cfg]["gflops"] > plan.big_gflops else plan.rounds for cfg in models}
-        timings = race(timed, rounds, candidates.REFERENCE)
+        timings = race(timed, rounds, _candidates.REFERENCE)
     for cfg, row in rows.items():
         row.update(memory=memory[cfg], timings=timings[cfg])
     return rows, {"minutes": (time.perf_counter() - started) / 60, "load": (load_before, load_average()),
@@ -127,7 +127,7 @@ def main(argv=None):
     plan = PLANS["quick" if args.quick else device.type]
     threads = NUM_THREADS  # what ultralytics itself uses on CPU: cores - 1, at most 8
     torch.set_num_threads(threads)
-    models = list(candidates.QUICK if args.quick else candidates.all_models())
+    models = list(_candidates.QUICK if args.quick else _candidates.all_models())
     rows, run_facts = run(models, plan, device, threads)
     run_facts["command"] = " ".join(["python benchmarks/report.py", *(["--quick"] if args.quick else []),
                                      *([] if device.type == "cpu" else ["--device", args.device])])

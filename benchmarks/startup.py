@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from mdtable import publish, table
+from _mdtable import publish, table
 
 OUT = Path(__file__).parent / "results" / "startup.md"
 OFF = {"YOLO_REPVIT_AUTOLOAD": "0"}

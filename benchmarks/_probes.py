@@ -1,7 +1,7 @@
 """What is timed for one model: fused inference in PyTorch and ONNX Runtime, and one training step.
 
 Each function prepares everything up front (copies, exports, sessions, synthetic inputs) and
-returns a :class:`~timing.Probe` whose ``run()`` is only the work being measured.  The model
+returns a :class:`~_timing.Probe` whose ``run()`` is only the work being measured.  The model
 that ``YOLO(cfg)`` built is never changed; each probe works on its own copy.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from timing import Probe
+from _timing import Probe
 
 GPU_CALLS = 20  # inferences per timed sample on CUDA, where one call is too short to time alone
 

@@ -6,8 +6,8 @@ matplotlib.use("Agg")  # files only: works without a display, in CI too
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter  # noqa: E402
 
-from candidates import REFERENCE  # noqa: E402
-from render import deployment_metric, label, name, timed_metrics  # noqa: E402
+from _candidates import REFERENCE  # noqa: E402
+from _render import deployment_metric, label, name, timed_metrics  # noqa: E402
 
 
 def learning_curves(curves, path):

@@ -1,8 +1,8 @@
 """The report's Markdown: one row per model, every measured figure with its ratio to the reference,
 then what each column measures and the machine it was measured on."""
 
-from candidates import REFERENCE, upstream_of
-from mdtable import facts, table
+from _candidates import REFERENCE, upstream_of
+from _mdtable import facts, table
 
 
 def name(metric, device):
@@ -91,7 +91,7 @@ def _notes(plan, device, deploy, threads):
         f"{plan.big_gflops} GFLOPs at 640, to keep the run short), each time right beside the same probe of "
         f"`{REFERENCE}`, which of the two goes first alternating; models take turns in a new random order each "
         "round. A cell shows the fastest run (other work on the machine only adds time) and, in brackets, that "
-        "over the fastest of the reference's runs taken beside it (see `timing.py`).",
+        "over the fastest of the reference's runs taken beside it (see `_timing.py`).",
         f"PyTorch: the fused model (RepViT reparameterised, conv+BN folded), batch 1, random input, "
         f"`torch.inference_mode()`, {threads}"
         + (", fp16, 20 calls per sample, synchronised." if cuda else "."),
@@ -107,7 +107,7 @@ def _notes(plan, device, deploy, threads):
         f"Time per GFLOP: {name(deploy, device)} time over GFLOPs, relative to the upstream YOLO11 model of the "
         "same scale (same head size); above 1 means the model gets less done per operation on this machine.",
         f"Peak memory: {_MEMORY[device.type]} of a fresh process that builds the model, fuses it and runs three "
-        f"batch-1 inferences at {max(plan.sizes)} px (see `peak_memory.py`).",
+        f"batch-1 inferences at {max(plan.sizes)} px (see `_peak_memory.py`).",
         "Build: `YOLO(cfg)` from the YAML (layers, ultralytics' stride probe and weight initialisation), on CPU, "
         f"fastest of {plan.build_rounds} builds, each beside a build of `{REFERENCE}`; timm is imported beforehand.",
         "Params: the training graph (unfused). GFLOPs: ultralytics' count (`get_flops`) for the fused model at "
