@@ -1,4 +1,4 @@
-"""Shared fixtures: generated data, fresh Python processes, and a quiet ultralytics."""
+"""Shared helpers and fixtures: the recipe's model dict, fresh processes, generated data."""
 
 import copy
 import os
@@ -11,7 +11,7 @@ import torch
 import yaml
 
 import yolo_repvit  # noqa: F401  the suite tests the activated plugin unless a test says otherwise
-from yolo_repvit.data import make_detection_dataset
+from yolo_repvit._data import make_detection_dataset
 
 SEED_YAML = os.path.join(os.path.dirname(__file__), "data", "yolo11-RepViT.yaml")
 OFF = {"YOLO_REPVIT_AUTOLOAD": "0"}  # no startup hook: a child sees the plugin only if it imports it
@@ -20,37 +20,61 @@ with open(SEED_YAML) as f:
     RECIPE = yaml.safe_load(f)
 
 
-def recipe(variant, width, **changes):
-    """The recipe's model dict with its RepViT row set to ``variant`` at ``width``."""
+def recipe(row=None, head=None, backbone=None, **top):
+    """The recipe's model dict, changed: its backbone row (or whole ``backbone`` list), head rows by index
+    (``head={1: row}``) and top-level keys (``nc=3``, ``ch=4``, ``scale="s"``)."""
     d = copy.deepcopy(RECIPE)
-    d["backbone"][0] = [-1, 1, variant, [width]]
-    return {**d, **changes}
+    if backbone is not None:
+        d["backbone"] = copy.deepcopy(backbone)
+    if row is not None:
+        d["backbone"][0] = row
+    for index, head_row in (head or {}).items():
+        d["head"][index] = head_row
+    return {**d, **top}
+
+
+def repvit(variant, width=1.0, pretrained=None, **top):
+    """The recipe with a RepViT row of ``variant`` at ``width`` (and ``pretrained``, when given)."""
+    return recipe([-1, 1, variant, [width] if pretrained is None else [width, pretrained]], **top)
+
+
+def timm_row(model, *args, **top):
+    """The recipe with a Timm row: ``[-1, 1, Timm, [model, *args]]``."""
+    return recipe([-1, 1, "Timm", [model, *args]], **top)
 
 
 def randomise_batchnorm(model, seed=0):
     """Give every BatchNorm non-trivial statistics and affine terms, so folding them is really tested."""
     g = torch.Generator().manual_seed(seed)
     for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
             n = m.num_features
             m.running_mean.copy_(torch.rand(n, generator=g) - 0.5)
             m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
-            m.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
-            m.bias.data.copy_(torch.rand(n, generator=g) - 0.5)
+            if m.affine:
+                m.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
+                m.bias.data.copy_(torch.rand(n, generator=g) - 0.5)
 
 
-def run_python(code, *, env=None, cwd=None, timeout=900):
-    """Run ``code`` in a new interpreter (nothing of this process carried over) and return its stdout.
+def run(command, *, env=None, drop=(), cwd=None, timeout=900, expect=0):
+    """Run ``command`` in a new process and return it (``stdout``, ``stderr``, ``returncode``).
 
-    The child gets this environment plus ``env``; a non-zero exit fails the test with its stderr.
+    The child gets this environment minus ``drop`` plus ``env``.  Unless ``expect`` is None, an exit
+    status other than ``expect`` fails the test with the end of both streams.
     """
-    full_env = {**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})}
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          env=full_env, cwd=cwd, timeout=timeout)
-    if proc.returncode:
-        pytest.fail(f"child python exited {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}\n"
-                    f"--- stderr\n{proc.stderr[-8000:]}")
-    return proc.stdout
+    full_env = {k: v for k, v in os.environ.items() if k not in drop}
+    full_env.update({"PYTHONWARNINGS": "ignore", **(env or {})})
+    done = subprocess.run([str(c) for c in command], capture_output=True, text=True, env=full_env, cwd=cwd,
+                          timeout=timeout)
+    if expect is not None and done.returncode != expect:
+        pytest.fail(f"{' '.join(map(str, command))[:300]}\nexited {done.returncode}, expected {expect}\n"
+                    f"--- stdout\n{done.stdout[-4000:]}\n--- stderr\n{done.stderr[-8000:]}")
+    return done
+
+
+def run_python(code, **kwargs):
+    """Run ``code`` in a new interpreter (nothing of this process carried over) and return its stdout."""
+    return run([sys.executable, "-c", textwrap.dedent(code)], **kwargs).stdout
 
 
 @pytest.fixture(scope="session")

@@ -6,9 +6,8 @@ from ultralytics import YOLO
 from ultralytics.nn import tasks
 from ultralytics.nn.tasks import DetectionModel
 
-from conftest import recipe
+from conftest import repvit
 from yolo_repvit import VARIANTS
-from yolo_repvit.configs import variant_configs
 from yolo_repvit.modules import RepViTLayer
 
 def test_timm_registry_matches_our_variant_table():
@@ -26,7 +25,7 @@ def test_timm_registry_matches_our_variant_table():
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_every_variant_builds_in_recipe_format(variant):
-    model = DetectionModel(recipe(variant, 0.25, nc=3), verbose=False).eval()
+    model = DetectionModel(repvit(variant, 0.25, nc=3), verbose=False).eval()
     assert [type(m) for m in model.model[:5]] == [RepViTLayer] * 5
     assert [m.i for m in model.model[:5]] == [0, 1, 2, 3, 4]
     assert [m.stride for m in model.model[:5]] == [4, 4, 8, 16, 32]
@@ -67,21 +66,17 @@ def test_layer_outputs_have_recipe_channels_and_strides(variant, width):
     assert shapes == [(c[0], 16, 24), (c[0], 16, 24), (c[1], 8, 12), (c[2], 4, 6), (c[3], 2, 3)]
 
 
-def test_there_is_a_config_for_every_variant():
-    assert list(variant_configs()) == list(VARIANTS)
-
-
-@pytest.mark.parametrize(("variant", "name"), list(variant_configs().items()))
-def test_every_per_variant_config_builds_by_bare_name(variant, name, tmp_path, monkeypatch):
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_every_per_variant_config_builds_by_bare_name(variant, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # nothing of ours in the working directory
-    model = YOLO(name.replace("yolo11-", "yolo11n-")).model
+    model = YOLO(f"yolo11n-repvit-{VARIANTS[variant].short}.yaml").model
     assert {m.variant for m in model.model[:5]} == {variant}
     assert [m.out_channels for m in model.model[1:5]] == list(VARIANTS[variant].widths)
     assert model.stride.tolist() == [8.0, 16.0, 32.0]
 
 
 @pytest.mark.parametrize(("scale", "variant"), [("n", "repvit_m0_6"), ("s", "repvit_m0_9"), ("m", "repvit_m1_1"),
-                                                ("l", "repvit_m1_5"), ("x", "repvit_m2_3")])
+                                                ("l", "repvit_m1_5"), ("x", "repvit_m2_3")])  # README's table, typed
 def test_scaled_config_picks_backbone_by_scale(scale, variant, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     model = YOLO(f"yolo11{scale}-repvit.yaml").model
@@ -92,7 +87,7 @@ def test_scaled_config_picks_backbone_by_scale(scale, variant, tmp_path, monkeyp
 
 
 def test_layer_graph_serves_upstream_embed():
-    model = DetectionModel(recipe("repvit_m0_9", 0.25, nc=3), verbose=False).eval()
+    model = DetectionModel(repvit("repvit_m0_9", 0.25, nc=3), verbose=False).eval()
     with torch.no_grad():
         embeddings = model.predict(torch.zeros(2, 3, 64, 64), embed=[2, 3, 4])
     assert torch.stack(list(embeddings)).shape == (2, 24 + 48 + 96)  # pooled stride 8/16/32 maps

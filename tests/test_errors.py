@@ -4,133 +4,245 @@ This table is also the documentation: ``python tests/test_errors.py`` writes ``d
 and ``test_error_table_in_docs_is_current`` keeps the two identical.
 """
 
+import argparse
 import copy
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 
-from conftest import RECIPE
-from yolo_repvit.spec import show_row
+from conftest import RECIPE, recipe, timm_row
+from yolo_repvit._rows import show_row
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "errors.md"
 VALID = ("repvit_m0_6, repvit_m0_9, repvit_m1_0, repvit_m1_1, repvit_m1_5, repvit_m2_3, repvit_m1, repvit_m2, "
          "repvit_m3")
 WIDTH = ("is not a number from 0.1 to 4.0. It scales every stage width (0.25, 0.5, 1.0, 1.5 in the recipe); "
          "ImageNet weights need 1.0.")
-
-
-def first_row(row):
-    d = copy.deepcopy(RECIPE)
-    d["backbone"][0] = row
-    return d
-
-
-def with_rows(backbone=None, head=None, **top):
-    d = copy.deepcopy(RECIPE)
-    if backbone is not None:
-        d["backbone"] = backbone
-    for index, row in (head or {}).items():
-        d["head"][index] = row
-    return {**d, **top}
-
-
+HIERARCHICAL = ("Models that downsample by 16 at once (ViT, LeViT, SHViT) cannot feed a YOLO head; pick a hierarchical "
+                "model, e.g. convnext_atto or mobilenetv4_conv_small.")
 SPPF, C2PSA = [-1, 1, "SPPF", [1024, 5]], [-1, 2, "C2PSA", [1024]]
 M09 = [-1, 1, "repvit_m0_9", [1.0]]
 
 CASES = [  # (what the user wrote, model dict, the exact message)
-    ("misspelt variant", first_row([-1, 1, "repvit_m09", [0.5]]),
+    ("misspelt variant", recipe([-1, 1, "repvit_m09", [0.5]]),
      f"model row [-1, 1, repvit_m09, [0.5]]: unknown RepViT variant 'repvit_m09'. Did you mean 'repvit_m0_9'? "
      f"Valid variants: {VALID}."),
-    ("variant written with a dot", first_row([-1, 1, "repvit_m0.9", [0.5]]),
+    ("variant written with a dot", recipe([-1, 1, "repvit_m0.9", [0.5]]),
      f"model row [-1, 1, repvit_m0.9, [0.5]]: unknown RepViT variant 'repvit_m0.9'. Did you mean 'repvit_m0_9'? "
      f"Valid variants: {VALID}."),
-    ("variant that does not exist", first_row([-1, 1, "repvit_m9", [1.0]]),
+    ("variant that does not exist", recipe([-1, 1, "repvit_m9", [1.0]]),
      f"model row [-1, 1, repvit_m9, [1.0]]: unknown RepViT variant 'repvit_m9'. Did you mean 'repvit_m0_9'? "
      f"Valid variants: {VALID}."),
-    ("RepViT row without a variant", first_row([-1, 1, "RepViT", []]),
+    ("RepViT row without a variant", recipe([-1, 1, "RepViT", []]),
      f"model row [-1, 1, RepViT, []]: RepViT needs the variant as first argument, e.g. [-1, 1, RepViT, "
      f"[repvit_m0_9]]. Valid variants: {VALID}."),
-    ("scale missing from a per-scale mapping", {**first_row([-1, 1, "RepViT", [{"n": "repvit_m0_6"}]]), "scale": "s"},
+    ("scale missing from a per-scale mapping", recipe([-1, 1, "RepViT", [{"n": "repvit_m0_6"}]], scale="s"),
      "model row [-1, 1, RepViT, [{'n': 'repvit_m0_6'}]]: no RepViT variant listed for scale 's'; this row lists "
      "scales n. Add 's: <variant>' to the mapping or pick a listed scale by the file name (e.g. yolo11s-...yaml)."),
-    ("width factor zero", first_row([-1, 1, "repvit_m0_9", [0]]),
+    ("width factor zero", recipe([-1, 1, "repvit_m0_9", [0]]),
      f"model row [-1, 1, repvit_m0_9, [0]]: width factor 0 {WIDTH}"),
-    ("negative width factor", first_row([-1, 1, "repvit_m0_9", [-0.5]]),
+    ("negative width factor", recipe([-1, 1, "repvit_m0_9", [-0.5]]),
      f"model row [-1, 1, repvit_m0_9, [-0.5]]: width factor -0.5 {WIDTH}"),
-    ("width factor that is not a number", first_row([-1, 1, "repvit_m0_9", ["half"]]),
+    ("width factor that is not a number", recipe([-1, 1, "repvit_m0_9", ["half"]]),
      f"model row [-1, 1, repvit_m0_9, ['half']]: width factor 'half' {WIDTH}"),
-    ("absurd width factor", first_row([-1, 1, "repvit_m0_9", [100]]),
+    ("absurd width factor", recipe([-1, 1, "repvit_m0_9", [100]]),
      f"model row [-1, 1, repvit_m0_9, [100]]: width factor 100 {WIDTH}"),
-    ("pretrained neither boolean, tag nor path", first_row([-1, 1, "repvit_m0_9", [1.0, 3]]),
-     "model row [-1, 1, repvit_m0_9, [1.0, 3]]: pretrained is 3; use False, True (timm's default ImageNet weights), "
+    ("pretrained neither boolean, tag nor path", recipe([-1, 1, "repvit_m0_9", [1.0, 3]]),
+     "model row [-1, 1, repvit_m0_9, [1.0, 3]]: pretrained is 3; use False, True (the default ImageNet weights), "
      "a weight tag such as dist_450e_in1k, or a path to a .pth/.safetensors file."),
-    ("too many arguments", first_row([-1, 1, "repvit_m0_9", [1.0, False, 2]]),
+    ("too many arguments", recipe([-1, 1, "repvit_m0_9", [1.0, False, 2]]),
      "model row [-1, 1, repvit_m0_9, [1.0, False, 2]]: 3 arguments given; a RepViT row takes at most two, "
      "[width, pretrained], e.g. [1.0, True]."),
-    ("RepViT row reading another layer", first_row([0, 1, "repvit_m0_9", [1.0]]),
+    ("RepViT row reading another layer", recipe([0, 1, "repvit_m0_9", [1.0]]),
      "model row [0, 1, repvit_m0_9, [1.0]]: 'from' is 0, but a RepViT row reads the input image; use -1."),
-    ("RepViT row repeated", first_row([-1, 3, "repvit_m0_9", [1.0]]),
+    ("RepViT row repeated", recipe([-1, 3, "repvit_m0_9", [1.0]]),
      "model row [-1, 3, repvit_m0_9, [1.0]]: repeats is 3, but a RepViT row is built once; use 1 (choose a deeper "
      "variant instead)."),
-    ("RepViT row that is not the first", with_rows(backbone=[[-1, 1, "Conv", [16, 3, 2]], M09, SPPF, C2PSA]),
+    ("RepViT row that is not the first", recipe(backbone=[[-1, 1, "Conv", [16, 3, 2]], M09, SPPF, C2PSA]),
      "model row [-1, 1, repvit_m0_9, [1.0]] (YAML row 1): a RepViT row must be the first row of 'backbone:' and "
      "appear once; it stands for layers 0-4. Remove the extra row or move it to the top."),
-    ("two RepViT rows", with_rows(backbone=[M09, M09, SPPF, C2PSA]),
+    ("two RepViT rows", recipe(backbone=[M09, M09, SPPF, C2PSA]),
      "model row [-1, 1, repvit_m0_9, [1.0]] (YAML row 1): a RepViT row must be the first row of 'backbone:' and "
      "appear once; it stands for layers 0-4. Remove the extra row or move it to the top."),
-    ("head reading the RepViT row itself (layer 0)", with_rows(head={1: [[-1, 0], 1, "Concat", [1]]}),
+    ("head reading the RepViT row itself (layer 0)", recipe(head={1: [[-1, 0], 1, "Concat", [1]]}),
      "model row [[-1, 0], 1, Concat, [1]] (layer 8): reads layer 0, the RepViT stem. Layers 1-4 are the stride "
      "4/8/16/32 feature maps; point 'from' at one of those (e.g. 2 for P3/8, 3 for P4/16, 4 for P5/32)."),
-    ("head reading a layer that does not exist", with_rows(head={1: [[-1, 30], 1, "Concat", [1]]}),
+    ("head reading a layer that does not exist", recipe(head={1: [[-1, 30], 1, "Concat", [1]]}),
      "model row [[-1, 30], 1, Concat, [1]] (layer 8): 'from' 30 is not an earlier layer; use an index from 1 to 7, "
      "or -1 for the previous layer."),
-    ("head tapping the wrong RepViT stage", with_rows(head={1: [[-1, 2], 1, "Concat", [1]]}),
+    ("head tapping the wrong RepViT stage", recipe(head={1: [[-1, 2], 1, "Concat", [1]]}),
      "model row [[-1, 2], 1, Concat, [1]] (layer 8) cannot join its inputs (layer 7: stride 16, layer 2: stride 8): "
      "they must share one stride. RepViT layers 1-4 are at stride 4/8/16/32, so a YOLO11 head reads 2 for P3/8, "
      "3 for P4/16 and 4 for P5/32."),
-    ("ImageNet weights at another width", first_row([-1, 1, "repvit_m0_9", [0.5, True]]),
+    ("ImageNet weights at another width", recipe([-1, 1, "repvit_m0_9", [0.5, True]]),
      "repvit_m0_9 row: ImageNet weights exist for width 1.0 only, but the row asks for width 0.5 with "
      "pretrained=True. Use [1.0, True], or train width 0.5 from scratch with [0.5]."),
-    ("ImageNet weights with ch: 4", {**first_row([-1, 1, "repvit_m0_9", [1.0, True]]), "ch": 4},
+    ("ImageNet weights with ch: 4", recipe([-1, 1, "repvit_m0_9", [1.0, True]], ch=4),
      "repvit_m0_9 row: ImageNet weights expect 3 input channels, but the model has ch: 4. Use 3 channels, or train "
      "from scratch (pretrained False)."),
-    ("config for a newer ultralytics", {**first_row(M09), "min_ultralytics": "99.0.0"},
+    ("config for a newer ultralytics", recipe(M09, min_ultralytics="99.0.0"),
      "this config needs ultralytics>=99.0.0 (it uses layers or options older releases lack), but ultralytics "
      "{ultralytics} is installed. Upgrade: pip install -U 'ultralytics>=99.0.0', or pick a config without this "
      "requirement."),
+    ("Timm row without a model name", recipe([-1, 1, "Timm", []]),
+     "model row [-1, 1, Timm, []]: Timm needs a timm model name as first argument, e.g. [-1, 1, Timm, "
+     "[mobilenetv4_conv_small, True]]."),
+    ("timm model name that is not a name", timm_row(3),
+     "model row [-1, 1, Timm, [3]]: the timm model name is 3; give a name such as mobilenetv4_conv_small (optionally "
+     "with a weight tag: convnext_atto.d2_in1k), e.g. [-1, 1, Timm, [mobilenetv4_conv_small, True]]."),
+    ("unknown timm model", timm_row("convnext_atoo"),
+     "Timm row convnext_atoo: timm {timm} has no model 'convnext_atoo'. Close matches: convnext_atto, "
+     "convnext_atto_ols, convnextv2_atto, convnext_nano, convnext_femto. A model newer than this timm needs a newer "
+     "one (pip install -U timm); `yolo-repvit backbones` lists the families the tests cover, and `yolo-repvit "
+     "backbones NAME` checks any name."),
+    ("RepViT model in a Timm row", timm_row("repvit_m0_9", True),
+     "model row [-1, 1, Timm, ['repvit_m0_9', True]]: repvit_m0_9 is a RepViT model, which has its own row with "
+     "RepViT's variants, widths and weight files: write [-1, 1, repvit_m0_9, [1.0, True]] instead of a Timm row."),
+    ("unknown weight tag in the model name", timm_row("convnext_atto.in22k"),
+     "Timm row convnext_atto: timm has no weights convnext_atto.in22k; its tags are d2_in1k (the first is what True "
+     "loads). Give True, one of those tags, or the path of a weight file."),
+    ("unknown weight tag as pretrained", timm_row("convnext_atto", "in22k"),
+     "Timm row convnext_atto: timm has no weights convnext_atto.in22k; its tags are d2_in1k (the first is what True "
+     "loads). Give True, one of those tags, or the path of a weight file."),
+    ("two different weight tags", timm_row("convnext_atto.d2_in1k", "fb_in1k"),
+     "model row [-1, 1, Timm, ['convnext_atto.d2_in1k', 'fb_in1k']]: the model name carries weight tag 'd2_in1k' but "
+     "pretrained asks for 'fb_in1k'; give the tag once: [convnext_atto.d2_in1k, True] or [convnext_atto, fb_in1k]."),
+    ("ImageNet weights of a model timm has none for", timm_row("starnet_s050", True),
+     "Timm row starnet_s050: timm has no ImageNet weights for starnet_s050; train it from scratch (pretrained False) "
+     "or give the path of a weight file."),
+    ("weight file that does not exist", timm_row("convnext_atto", "weights/convnext.pth"),
+     "Timm row convnext_atto: weight file 'weights/convnext.pth' not found (looked for {cwd}/weights/convnext.pth). "
+     "Give the path of an existing .pth/.safetensors file, or put it in a folder and set YOLO_REPVIT_WEIGHTS to that "
+     "folder."),
+    ("timm arguments that are not a mapping", timm_row("convnext_atto", False, [0.1]),
+     "model row [-1, 1, Timm, ['convnext_atto', False, [0.1]]]: the third argument is [0.1]; it must be a mapping of "
+     "timm.create_model arguments, e.g. {drop_path_rate: 0.1}."),
+    ("timm argument the row decides", timm_row("convnext_atto", False, {"features_only": False}),
+     "model row [-1, 1, Timm, ['convnext_atto', False, {'features_only': False}]]: timm argument 'features_only' "
+     "cannot be set in a Timm row: the row always builds timm's feature extractor."),
+    ("timm argument the model does not take", timm_row("convnext_atto", False, {"drop_rat": 0.1}),
+     "Timm row convnext_atto: timm cannot build it with {'drop_rat': 0.1} (ConvNeXt.__init__() got an unexpected "
+     "keyword argument 'drop_rat'). The third argument of a Timm row goes to timm.create_model, which passes it on "
+     "to the model's class: use argument names that class takes."),
+    ("too many Timm arguments", timm_row("convnext_atto", False, {}, 1),
+     "model row [-1, 1, Timm, ['convnext_atto', False, {}, 1]]: 4 arguments given; a Timm row takes at most three, "
+     "[model name, pretrained, timm arguments], e.g. [convnext_atto, True, {drop_path_rate: 0.1}]."),
+    ("ViT: one stride throughout", timm_row("vit_tiny_patch16_224"),
+     f"Timm row vit_tiny_patch16_224: its feature maps are at strides 16, but a backbone row needs one at each of 4, "
+     f"8, 16 and 32 (missing 4, 8, 32). {HIERARCHICAL}"),
+    ("LeViT: no stride 4 or 8 map", timm_row("levit_128s"),
+     f"Timm row levit_128s: its feature maps are at strides 16/32/64, but a backbone row needs one at each of 4, 8, "
+     f"16 and 32 (missing 4, 8). {HIERARCHICAL}"),
+    ("SHViT: no stride 4 or 8 map", timm_row("shvit_s1"),
+     f"Timm row shvit_s1: its feature maps are at strides 16/32/64, but a backbone row needs one at each of 4, 8, "
+     f"16 and 32 (missing 4, 8). {HIERARCHICAL}"),
+    ("model that runs at one input size only", timm_row("efficientformerv2_s0"),
+     "Timm row efficientformerv2_s0: timm's model does not run on a 64x96 input (RuntimeError: shape '[1, 8, -1, 49]' "
+     "is invalid for input of size 1536). YOLO trains and predicts at any multiple of 32, so models that need one "
+     "fixed input size (and offer no dynamic_img_size in timm) cannot be a backbone; pick another model."),
+    ("Timm ImageNet weights with ch: 4", timm_row("convnext_atto", True, ch=4),
+     "Timm row convnext_atto: ImageNet weights expect 3 input channels, but the model has ch: 4. Use 3 channels, or "
+     "train from scratch (pretrained False)."),
+    ("head reading the Timm row itself (layer 0)", timm_row("convnext_atto", head={1: [[-1, 0], 1, "Concat", [1]]}),
+     "model row [[-1, 0], 1, Concat, [1]] (layer 8): reads layer 0, the Timm backbone itself (all four maps at once). "
+     "Layers 1-4 are the stride 4/8/16/32 feature maps; point 'from' at one of those (e.g. 2 for P3/8, 3 for P4/16, 4 "
+     "for P5/32)."),
+    ("head tapping the wrong Timm map", timm_row("convnext_atto", head={1: [[-1, 2], 1, "Concat", [1]]}),
+     "model row [[-1, 2], 1, Concat, [1]] (layer 8) cannot join its inputs (layer 7: stride 16, layer 2: stride 8): "
+     "they must share one stride. Timm layers 1-4 are at stride 4/8/16/32, so a YOLO11 head reads 2 for P3/8, 3 for "
+     "P4/16 and 4 for P5/32."),
 ]
 
 
-def expected(message):
+def write_web_page(path):
+    path.write_text("<!DOCTYPE html><html><body>404 Not Found</body></html>\n")
+
+
+def write_checkpoint_with_objects(path):
+    torch.save({"model": {"stem.weight": torch.zeros(1)}, "args": argparse.Namespace(lr=0.1)}, path)
+
+
+def write_other_model(path):
+    import timm
+
+    torch.save(timm.create_model("convnext_femto").state_dict(), path)
+
+
+# Weight files: (what, how the file is made, the row given its path, the exact message with {path} for the file).
+WEIGHT_CASES = [
+    ("web page saved as a weight file", write_web_page, lambda path: recipe([-1, 1, "repvit_m0_9", [1.0, path]]),
+     "cannot read weight file {path} (it starts with b'<!DOCTYPE html><'): it is not a complete PyTorch or "
+     "safetensors file, e.g. a truncated download or a web page saved under the file's name. Download it again."),
+    ("checkpoint holding Python objects", write_checkpoint_with_objects,
+     lambda path: recipe([-1, 1, "repvit_m0_9", [1.0, path]]),
+     "{path} is a PyTorch checkpoint that holds Python objects besides tensors, which are not loaded: unpickling them "
+     "could run code. If you trust where the file comes from, save just its weights once and use that file: "
+     "torch.save(torch.load(path, weights_only=False)['model'].state_dict(), 'weights.pth') (or ['state_dict'], "
+     "whichever entry it has)."),
+    ("weights of another timm model", write_other_model, lambda path: timm_row("convnext_atto", path),
+     "{path} does not fit timm convnext_atto: 0 missing, 0 unexpected and 124 wrong-shaped tensors (e.g. "
+     "stem_0.weight (file (48, 3, 4, 4), model (40, 3, 4, 4)), stem_0.bias (file (48,), model (40,)), stem_1.weight "
+     "(file (48,), model (40,)), ...). Is it a checkpoint of timm's convnext_atto (timm's layout, e.g. downloaded "
+     "from the hub or saved with timm.create_model(...).state_dict())? Files of another model or size do not fit."),
+]
+
+
+def fill(message, **values):
+    """The message with its ``{name}`` placeholders replaced (other braces are the message's own)."""
+    for name, value in values.items():
+        message = message.replace(f"{{{name}}}", str(value))
+    return message
+
+
+def expected(message, **where):
+    import timm
     import ultralytics
 
-    return message.replace("{ultralytics}", ultralytics.__version__)
+    return fill(message, ultralytics=ultralytics.__version__, timm=timm.__version__, **where)
 
 
-@pytest.mark.parametrize(("what", "d", "message"), CASES, ids=[c[0] for c in CASES])
-def test_bad_input_gets_its_message(what, d, message):
+def build_error(d):
     from ultralytics.nn.tasks import DetectionModel
 
     from yolo_repvit import RepViTError
 
     with pytest.raises(RepViTError) as info:
         DetectionModel(copy.deepcopy(d), ch=d.get("ch", 3), verbose=False)
-    assert str(info.value) == expected(message)
+    return str(info.value)
+
+
+@pytest.mark.parametrize(("what", "d", "message"), CASES, ids=[c[0] for c in CASES])
+def test_bad_input_gets_its_message(what, d, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert build_error(d) == expected(message, cwd=tmp_path)
+
+
+@pytest.mark.parametrize(("what", "write", "model", "message"), WEIGHT_CASES, ids=[c[0] for c in WEIGHT_CASES])
+def test_bad_weight_file_gets_its_message(what, write, model, message, tmp_path):
+    path = tmp_path / "weights.pth"
+    write(path)
+    assert build_error(model(str(path))) == expected(message, path=path)
+
+
+PLACEHOLDERS = {"ultralytics": "<installed>", "timm": "<installed>", "cwd": "<working directory>", "path": "<file>"}
 
 
 def render():
     lines = ["# Bad inputs and the errors they get", "",
              "Generated from `tests/test_errors.py` (`python tests/test_errors.py`), whose tests check every message.",
              "All are `yolo_repvit.RepViTError` (a `ValueError`), raised while the model is built.", "",
-             "| input | model row / setting | message |", "|---|---|---|"]
+             "## Model rows", "", "| input | model row / setting | message |", "|---|---|---|"]
     for what, d, message in CASES:
-        rows = d["backbone"][:2] if what.startswith(("RepViT row that", "two")) else [d["backbone"][0]]
+        rows = d["backbone"][:2] if what.startswith(("RepViT row that", "two RepViT")) else [d["backbone"][0]]
         shown = "<br>".join(f"`{show_row(row)}`" for row in rows)
         changed = [f"`{k}: {d[k]}`" for k in ("scale", "ch", "min_ultralytics") if k in d and k not in RECIPE]
         heads = [f"`{show_row(row)}`" for row, original in zip(d["head"], RECIPE["head"]) if row != original]
         where = "<br>".join([shown, *changed, *heads])
-        lines.append(f"| {what} | {where} | {message.replace('{ultralytics}', '<installed>')} |")
+        lines.append(f"| {what} | {where} | {fill(message, **PLACEHOLDERS)} |")
+    lines += ["", "## Weight files", "", "| file given as `pretrained` | message |", "|---|---|"]
+    lines += [f"| {what} | {fill(message, **PLACEHOLDERS)} |" for what, _, _, message in WEIGHT_CASES]
     return "\n".join(lines) + "\n"
 
 

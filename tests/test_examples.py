@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SEED_YAML
-from yolo_repvit.data import make_detection_dataset
+from yolo_repvit._data import make_detection_dataset
 
 pytestmark = pytest.mark.slow
 

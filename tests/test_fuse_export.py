@@ -9,14 +9,14 @@ from ultralytics import YOLO
 from ultralytics.nn import tasks
 from ultralytics.nn.tasks import DetectionModel
 
-from conftest import OFF, randomise_batchnorm, recipe, run_python
+from conftest import OFF, randomise_batchnorm, repvit, run_python
 from yolo_repvit.modules import PICKLED_CLASSES, RepViTLayer
 
 
 @pytest.mark.parametrize(("variant", "width"), [("repvit_m0_6", 0.5), ("repvit_m0_9", 1.0), ("repvit_m1", 0.25),
                                                 ("repvit_m2_3", 0.25)])
 def test_fuse_removes_every_batchnorm_and_keeps_the_output(variant, width):
-    model = DetectionModel(recipe(variant, width, nc=3), verbose=False).eval()
+    model = DetectionModel(repvit(variant, width, nc=3), verbose=False).eval()
     randomise_batchnorm(model)
     x = torch.rand(2, 3, 96, 128, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
@@ -34,7 +34,7 @@ def test_fuse_removes_every_batchnorm_and_keeps_the_output(variant, width):
 
 
 def test_fused_layers_are_for_inference():
-    model = DetectionModel(recipe("repvit_m0_9", 0.25, nc=3), verbose=False).eval().fuse(verbose=False)
+    model = DetectionModel(repvit("repvit_m0_9", 0.25, nc=3), verbose=False).eval().fuse(verbose=False)
     assert not any(p.requires_grad for p in model.model[:5].parameters())  # as ultralytics 8.4 does for its own
 
 

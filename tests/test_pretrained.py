@@ -11,11 +11,11 @@ from timm.models.repvit import RepVit
 from ultralytics import YOLO
 from ultralytics.nn.tasks import DetectionModel
 
-from conftest import randomise_batchnorm, recipe, run_python
+from conftest import randomise_batchnorm, repvit, run_python
 from yolo_repvit import RepViTError
-from yolo_repvit.spec import parse_row
-from yolo_repvit.variants import VARIANTS
-from yolo_repvit.weights import official_names
+from yolo_repvit._rows import parse_row
+from yolo_repvit._repvit_variants import VARIANTS
+from yolo_repvit._repvit import official_names
 
 CLASSIFIER_TO_OFFICIAL = {"head.head.": "classifier.classifier.", "head.head_dist.": "classifier.classifier_dist."}
 
@@ -60,9 +60,7 @@ def reference_features(net, x):
 
 
 def model_with(variant, pretrained, width=1.0):
-    d = recipe(variant, width, nc=3)
-    d["backbone"][0] = [-1, 1, variant, [width, pretrained]]
-    return DetectionModel(d, verbose=False)
+    return DetectionModel(repvit(variant, width, pretrained, nc=3), verbose=False)
 
 
 def test_official_names_follow_the_authors_block_list():
@@ -185,8 +183,7 @@ def test_true_while_offline_says_how_to_supply_the_file(tmp_path):
     out = run_python(f"""
         import yolo_repvit
         from ultralytics.nn.tasks import DetectionModel
-        d = {recipe("repvit_m0_9", 1.0, nc=3)!r}
-        d["backbone"][0] = [-1, 1, "repvit_m0_9", [1.0, True]]
+        d = {repvit("repvit_m0_9", 1.0, True, nc=3)!r}
         try:
             DetectionModel(d, verbose=False)
         except yolo_repvit.RepViTError as error:
@@ -206,9 +203,7 @@ def test_true_while_offline_says_how_to_supply_the_file(tmp_path):
 def test_frozen_backbone_keeps_every_tensor_and_statistic(freeze, tmp_path, detection_data):
     path = write(imagenet_like("repvit_m0_6"), tmp_path, "timm")
     cfg = tmp_path / "yolo11n-pretrained.yaml"
-    d = recipe("repvit_m0_6", 1.0)
-    d["backbone"][0] = [-1, 1, "repvit_m0_6", [1.0, str(path)]]
-    cfg.write_text(yaml.safe_dump(d))
+    cfg.write_text(yaml.safe_dump(repvit("repvit_m0_6", 1.0, str(path))))
     model = YOLO(str(cfg))
     before = {k: v.clone() for k, v in model.model.model[:5].state_dict().items()}
     model.train(data=str(detection_data), epochs=1, imgsz=64, batch=8, workers=0, device="cpu", plots=False,

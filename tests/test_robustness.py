@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from ultralytics import YOLO
 from ultralytics.nn.tasks import DetectionModel
 
-from conftest import OFF, RECIPE, recipe, run_python
+from conftest import OFF, RECIPE, repvit, run_python
 from yolo_repvit import VARIANTS, RepViTError
 
 NEIGHBOUR = """
@@ -75,7 +75,7 @@ def test_importing_the_plugin_later_leaves_an_existing_model_alone():
 
 
 def test_other_input_channels_build_without_weights():
-    model = DetectionModel({**recipe("repvit_m0_9", 0.25), "ch": 1}, ch=1, nc=2, verbose=False).eval()
+    model = DetectionModel(repvit("repvit_m0_9", 0.25, ch=1), ch=1, nc=2, verbose=False).eval()
     assert model.model[0].body.conv1.c.in_channels == 1
     with torch.no_grad():
         assert model(torch.zeros(1, 1, 64, 64))[0].shape == (1, 4 + 2, 64 + 16 + 4)

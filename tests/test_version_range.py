@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import OFF, run_python
-from yolo_repvit import _environment as environment
+from yolo_repvit import _versions as environment
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 

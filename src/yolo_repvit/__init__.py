@@ -1,25 +1,47 @@
-"""RepViT backbones for an unmodified ultralytics install.
+"""RepViT and other timm backbones for an unmodified ultralytics install.
 
-``import yolo_repvit`` activates the plugin: RepViT rows resolve in model YAML, the shipped
-configs resolve by bare name, ``fuse()`` reparameterises the backbone and multi-GPU workers
-see the plugin too.  Activation is lazy: it imports neither ultralytics nor timm; the patches
-are applied when ``ultralytics.nn.tasks`` is imported (at once if it already was), and timm is
-imported when the first RepViT layer is built.
+``import yolo_repvit`` activates the plugin: RepViT and Timm rows resolve in model YAML, the
+shipped configs resolve by bare name, ``fuse()`` reparameterizes the backbone and multi-GPU
+workers see the plugin too.  Activation is lazy: it imports neither ultralytics nor timm; the
+patches are applied when ultralytics' modules are imported (at once if they already were), and
+timm is imported when the first backbone row is built.
+
+Public names (``__all__``): :func:`activate`, :func:`backbone`, :class:`RepViTError`,
+``VARIANTS`` (the RepViT variants), :func:`make_dataset` and :func:`write_data_yaml`.  The layer
+classes checkpoints hold live in :mod:`yolo_repvit.modules`; every other module is internal.
 """
 
 from _yolo_repvit_autoload import when_imported
 
-from .errors import RepViTError
-from .variants import VARIANTS
+from ._errors import RepViTError
+from ._repvit_variants import VARIANTS
 
-__version__ = "0.1.0"
-__all__ = ["VARIANTS", "RepViTError", "activate", "__version__"]
+__version__ = "0.2.0"
+__all__ = ["VARIANTS", "RepViTError", "activate", "backbone", "make_dataset", "write_data_yaml", "__version__"]
+
+_LAZY = {"backbone": "_build", "make_dataset": "_data", "write_data_yaml": "_data"}  # they import torch or numpy
+
+
+def __getattr__(name):
+    """Load the public functions that need torch or numpy on first use, so that importing the plugin stays cheap."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'yolo_repvit' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
 
 
 def activate():
-    """Patch ultralytics for RepViT rows; idempotent, thread-safe, and called by ``import yolo_repvit``."""
+    """Patch ultralytics for backbone rows; idempotent, thread-safe, and called by ``import yolo_repvit``."""
+    when_imported("ultralytics.utils.checks", _on_checks)
     when_imported("ultralytics.nn.tasks", _on_tasks)
     when_imported("ultralytics.utils.dist", _on_dist)
+
+
+def _on_checks(checks):
+    from . import _ultralytics
+
+    _ultralytics.install_checks(checks)
 
 
 def _on_tasks(tasks):

@@ -7,6 +7,7 @@ copied.  Wrapping is idempotent: a function already wrapped by us is left alone.
 
 import functools
 import importlib
+import inspect
 import os
 import threading
 import weakref
@@ -14,25 +15,27 @@ from pathlib import Path
 
 import torch
 
-from ._environment import version_tuple, warn_if_unsupported
-from .configs import shipped_config
-from .errors import RepViTError
-from .modules import PICKLED_CLASSES, RepViTLayer, batchnorm_state, build_layers, restore_batchnorm
-from .spec import LAYERS, backbone_spec, show_row
-from .variants import VARIANTS
+from ._build import batchnorm_state, build_layers, restore_batchnorm
+from ._configs import shipped_config
+from ._errors import RepViTError
+from ._repvit_variants import VARIANTS
+from ._rows import LAYERS, REPVIT, backbone_spec, parse_row, show_row
+from ._versions import version_tuple, warn_if_unsupported
+from .modules import DATA_CLASSES, RepViTLayer, TimmBackbone, _BackboneLayer
 
 _lock = threading.Lock()
-_loaded_batchnorm = weakref.WeakKeyDictionary()  # RepViTLayer -> its BatchNorm state right after loading weights
+_built_batchnorm = weakref.WeakKeyDictionary()  # backbone layer -> its BatchNorm state right after it was built
 
-# A stand-in row for each RepViT layer.  Upstream's ResNetLayer branch takes the output
+# A stand-in row for each backbone layer.  Upstream's ResNetLayer branch takes the output
 # channels verbatim from args[1] when args[3] is True (8.3.0 onwards) and the module it builds
 # (a 7x7 conv from one channel) is tiny; it is replaced by the real layer right after.
 _PLACEHOLDER = "ResNetLayer"
-_LAYER_TYPE = f"{RepViTLayer.__module__}.{RepViTLayer.__qualname__}"
+# What older releases' is_fused() counts as a normalization layer: torch.nn classes named *Norm*
+_NORMS = tuple(cls for name, cls in vars(torch.nn).items() if isinstance(cls, type) and "Norm" in name)
 
 
 def install_tasks(tasks):
-    """Patch ``ultralytics.nn.tasks``: RepViT rows, shipped configs by name, fusing."""
+    """Patch ``ultralytics.nn.tasks``: backbone rows, shipped configs by name, fusing, restricted loading."""
     with _lock:
         warn_if_unsupported(ultralytics_version())
         _patch(tasks, "parse_model", _parse_model)
@@ -44,6 +47,12 @@ def install_tasks(tasks):
             _patch(tasks, "torch_safe_load", _torch_safe_load)
         for name in VARIANTS:
             setattr(tasks, name, functools.partial(_standalone_backbone, name))
+
+
+def install_checks(checks):
+    """Patch ``ultralytics.utils.checks``, which the ``yolo`` command uses for ``cfg=`` before ``tasks`` exists."""
+    with _lock:
+        _patch(checks, "check_yaml", _check_yaml)
 
 
 def install_dist(dist):
@@ -74,31 +83,31 @@ def _parse_model(upstream, d, ch, verbose=True):
         return upstream(d, ch, verbose)
     _check_min_ultralytics(d)
     layers, source = build_layers(spec)
+    for layer in layers:  # restored after upstream's initialize_weights (see _initialize_weights)
+        _built_batchnorm[layer] = batchnorm_state(layer)
     if source:
-        for layer in layers:  # restored after upstream's initialize_weights (see _initialize_weights)
-            _loaded_batchnorm[layer] = batchnorm_state(layer)
-        _log(f"{spec.variant}: ImageNet weights loaded from {source}")
-    stand_ins = [[-1, 1, _PLACEHOLDER, [1, c, 1, True]] for c in spec.channels]
+        _log(f"{spec.name}: ImageNet weights loaded from {source}")
+    stand_ins = [[layer.f, 1, _PLACEHOLDER, [1, layer.out_channels, 1, True]] for layer in layers]
     model, save = upstream({**d, "backbone": stand_ins + list(d["backbone"][1:])}, ch, verbose=False)
-    for layer in layers:
-        stand_in = model[layer.stage]
-        layer.i, layer.f, layer.type = stand_in.i, stand_in.f, _LAYER_TYPE
+    for i, layer in enumerate(layers):
+        stand_in = model[i]
+        layer.i, layer.f, layer.type = stand_in.i, stand_in.f, f"{type(layer).__module__}.{type(layer).__qualname__}"
         layer.np = sum(p.numel() for p in layer.parameters())
-        model[layer.stage] = layer
+        model[i] = layer
     _check_wiring(model, d, spec)
     if verbose:
         _log_layers(model, d, spec)
     return model, save
 
 
-def _layer_rows(d, repvit_row):
-    """The YAML row behind each layer index, the RepViT row standing for layers 0-4."""
-    return [repvit_row] * LAYERS + list(d["backbone"][1:]) + list(d["head"])
+def _layer_rows(d, backbone_row):
+    """The YAML row behind each layer index, the backbone row standing for layers 0-4."""
+    return [backbone_row] * LAYERS + list(d["backbone"][1:]) + list(d["head"])
 
 
 def _check_wiring(model, d, spec):
     """Run the new graph once on a small input, head excluded, so that a row joining maps of different
-    sizes (a head tapping the wrong RepViT stage) fails here with its name, not deep inside torch."""
+    sizes (a head tapping the wrong backbone stage) fails here with its name, not deep inside torch."""
     rows, outputs, x = _layer_rows(d, d["backbone"][0]), [], torch.zeros(1, spec.in_channels, 64, 64)
     model.eval()
     try:
@@ -112,7 +121,7 @@ def _check_wiring(model, d, spec):
                     strides = ", ".join(f"layer {m.i - 1 if j == -1 else j}: stride {64 // t.shape[-1]}"
                                         for j, t in zip(sources, inputs))
                     raise RepViTError(f"model row {show_row(rows[m.i])} (layer {m.i}) cannot join its inputs "
-                                      f"({strides}): they must share one stride. RepViT layers 1-4 are at stride "
+                                      f"({strides}): they must share one stride. {spec.kind} layers 1-4 are at stride "
                                       "4/8/16/32, so a YOLO11 head reads 2 for P3/8, 3 for P4/16 and 4 for P5/32."
                                       ) from error
                 outputs.append(x)
@@ -143,25 +152,30 @@ def _log(message):
 
 
 def _log_layers(model, d, spec):
-    rows = _layer_rows(d, [-1, 1, spec.variant, [spec.width, spec.pretrained]])
+    args = [spec.width, spec.pretrained] if spec.kind == REPVIT else [spec.name, spec.pretrained, spec.kwargs]
+    rows = _layer_rows(d, [-1, 1, spec.name if spec.kind == REPVIT else spec.kind, args])
     _log(f"\n{'':>3}{'from':>20}{'n':>3}{'params':>10}  {'module':<45}{'arguments':<30}")
-    for m, (_, n, _, args) in zip(model, rows):
-        kind = f"{m.type} ({spec.variant} stage {m.stage})" if isinstance(m, RepViTLayer) else m.type
-        _log(f"{m.i:>3}{m.f!s:>20}{n:>3}{m.np:10.0f}  {kind:<45}{args!s:<30}")
+    for m, (_, n, _, row_args) in zip(model, rows):
+        kind = m.type
+        if isinstance(m, RepViTLayer):
+            kind = f"{m.type} ({spec.name} stage {m.stage})"
+        elif isinstance(m, TimmBackbone):
+            kind = f"{m.type} ({spec.name})"
+        _log(f"{m.i:>3}{m.f!s:>20}{n:>3}{m.np:10.0f}  {kind:<45}{row_args!s:<30}")
 
 
 def _standalone_backbone(variant, width=1.0, pretrained=False, ch=3):
     """``tasks.repvit_m0_9(0.5)``: layers 0-4 of that backbone as an ``nn.Sequential``."""
-    spec = backbone_spec({"backbone": [[-1, 1, variant, [width, pretrained]]]}, ch)
-    return torch.nn.Sequential(*build_layers(spec)[0])
+    return torch.nn.Sequential(*build_layers(parse_row([-1, 1, variant, [width, pretrained]], in_channels=ch))[0])
 
 
 def _initialize_weights(upstream, model, *args, **kwargs):
-    """Upstream sets eps=1e-3 on every BatchNorm, after a forward pass that in 8.3.x runs in train mode and so
-    moves running statistics: give RepViT layers that loaded ImageNet weights their own eps and statistics back."""
+    """Upstream sets eps=1e-3 and momentum=0.03 on every exact nn.BatchNorm2d, after a forward pass that in 8.3.x
+    runs in train mode and so moves running statistics: give every backbone layer the BatchNorm state it was built
+    with (loaded ImageNet statistics and eps included)."""
     result = upstream(model, *args, **kwargs)
     for m in model.modules():
-        state = _loaded_batchnorm.pop(m, None)
+        state = _built_batchnorm.pop(m, None)
         if state is not None:
             restore_batchnorm(m, state)
     return result
@@ -176,34 +190,65 @@ def _check_yaml(upstream, file, *args, **kwargs):
 
 def _fuse(upstream, model, *args, **kwargs):
     for m in model.modules():
-        if isinstance(m, RepViTLayer):
+        if isinstance(m, _BackboneLayer) and not m.fused:
             m.fuse()
     return upstream(model, *args, **kwargs)
 
 
 def _is_fused(upstream, model, *args, **kwargs):
-    return upstream(model, *args, **kwargs) and all(m.fused for m in model.modules() if isinstance(m, RepViTLayer))
+    """Fused once our backbone layers and upstream's are.  Releases whose ``is_fused(thresh)`` counts normalization
+    layers (up to 8.4.x's rewrite) would count the ones our layers keep for good (LayerNorm, or BatchNorm of a family
+    timm has nothing to reparameterize in), so those are added to the threshold."""
+    ours = [m for m in model.modules() if isinstance(m, _BackboneLayer)]
+    if _counts_norms(upstream):
+        thresh = args[0] if args else kwargs.get("thresh", 10)
+        kept = sum(isinstance(n, _NORMS) for m in ours if m.fused for n in m.modules())
+        args, kwargs = (thresh + kept,), {}
+    return upstream(model, *args, **kwargs) and all(m.fused for m in ours)
+
+
+@functools.cache
+def _counts_norms(is_fused):
+    return "thresh" in inspect.signature(is_fused).parameters
 
 
 def _torch_safe_load(upstream, weight, *args, **kwargs):
-    """Under restricted loading, allow the RepViT classes this checkpoint names, and nothing else."""
+    """Under restricted loading, allow what our layers pickle (see :func:`_allowed`), and nothing else."""
     from ultralytics.nn import tasks
 
     safe_only = args[0] if args else kwargs.get("safe_only")
     restricted = tasks.SAFE_LOAD if safe_only is None else safe_only
     if restricted and tasks._SafeLoad.SUPPORTED and os.path.isfile(str(weight)):
-        needed = set(torch.serialization.get_unsafe_globals_in_checkpoint(str(weight)))
-        torch.serialization.add_safe_globals([_resolve(name) for name in PICKLED_CLASSES if name in needed])
+        try:
+            needed = torch.serialization.get_unsafe_globals_in_checkpoint(str(weight))
+        except ValueError:  # not a torch.save() archive: upstream reports it
+            needed = []
+        torch.serialization.add_safe_globals([obj for obj in map(_allowed, needed) if obj is not None])
     return upstream(weight, *args, **kwargs)
 
 
-def _resolve(qualified_name):
+def _allowed(qualified_name):
+    """The class a checkpoint names, if restricted loading may rebuild it for our layers; else None.
+
+    The rule: module classes defined in timm or in ``yolo_repvit.modules``, plus the few data classes
+    timm's feature extractors hold (``modules.DATA_CLASSES``).  Functions, and any other class, stay refused;
+    only names under those two packages are ever imported here.
+    """
     module, _, name = qualified_name.rpartition(".")
-    return getattr(importlib.import_module(module), name)
+    if not module.startswith(("timm.", "yolo_repvit.")):
+        return None
+    try:
+        obj = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+    if qualified_name in DATA_CLASSES:
+        return obj
+    defined_here = isinstance(obj, type) and obj.__module__ == module
+    return obj if defined_here and issubclass(obj, torch.nn.Module) else None
 
 
 def _generate_ddp_file(upstream, trainer):
     path = Path(upstream(trainer))
-    path.write_text("import yolo_repvit  # RepViT rows for this worker\n" + path.read_text(encoding="utf-8"),
+    path.write_text("import yolo_repvit  # backbone rows for this worker\n" + path.read_text(encoding="utf-8"),
                     encoding="utf-8")
     return str(path)

@@ -1,34 +1,48 @@
-"""The layer a RepViT row becomes, and how it is built from timm.
+"""The layers a backbone row becomes, and the container :func:`yolo_repvit.backbone` returns.
 
-``RepViTLayer`` is pickled into every checkpoint: its import path
-``yolo_repvit.modules.RepViTLayer`` is permanent.  timm is imported only inside
-:func:`build_layers`, i.e. the first time a RepViT row is actually built.
+Every class here ends up pickled in checkpoints, so each import path
+``yolo_repvit.modules.<Name>`` is permanent: renaming one breaks users' ``.pt`` files.
+
+- A RepViT row becomes five :class:`RepViTLayer`: the stem (layer 0), then one per stage
+  (layers 1-4), each a slice of one timm ``RepVit``.
+- A Timm row becomes one :class:`TimmBackbone` (layer 0: the whole timm feature extractor,
+  returning its stride 4/8/16/32 maps as a list) and four :class:`TimmFeature` (layers 1-4, each
+  reading layer 0 and picking one map).  timm's feature extractors cannot be cut into stages in
+  general, so the graph reads them whole.
 """
 
 import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .variants import STRIDES, VARIANTS, scaled_widths
+from ._repvit_variants import STRIDES
 
-# Every class a checkpoint of a RepViT model holds beyond torch.nn and ultralytics (found with
-# torch.serialization.get_unsafe_globals_in_checkpoint on trained and fused models); restricted
-# loading allows exactly these.  tests/test_fuse_export.py keeps the list exact.
-PICKLED_CLASSES = (
-    "yolo_repvit.modules.RepViTLayer",
-    "timm.models.repvit.RepVitStem",
-    "timm.models.repvit.RepVitStage",
-    "timm.models.repvit.RepVitDownsample",
-    "timm.models.repvit.RepViTBlock",
-    "timm.models.repvit.RepVggDw",
-    "timm.models.repvit.RepVitMlp",
-    "timm.models.repvit.ConvNorm",
-    "timm.layers.squeeze_excite.SEModule",
-    "timm.layers.activations.Sigmoid",
-)
+_REPARAMETERIZE = ("fuse", "reparameterize", "switch_to_deploy")  # what timm.utils.reparameterize_model calls
+
+# The objects besides modules that our layers' checkpoints hold (timm's feature extractors keep a
+# FeatureInfo and their output Format).  Restricted loading (ULTRALYTICS_SAFE_LOAD=1) accepts
+# these and the module classes of timm and of this file, nothing else.
+DATA_CLASSES = ("timm.layers.format.Format", "timm.models._features.FeatureInfo")
 
 
-class RepViTLayer(nn.Module):
+class _BackboneLayer(nn.Module):
+    """What every backbone layer shares: frozen means frozen statistics too, and fusing for inference."""
+
+    def train(self, mode=True):
+        """A layer whose parameters are all frozen (``freeze=``) keeps its BatchNorm statistics frozen too.
+
+        This is how the RepViT authors fine-tune detectors on a frozen backbone; unfrozen layers train as usual.
+        """
+        super().train(mode)
+        params = list(self.parameters())
+        if mode and params and not any(p.requires_grad for p in params):
+            for m in self.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self
+
+
+class RepViTLayer(_BackboneLayer):
     """One slice of a timm RepViT (the stem, or one stage) occupying one ultralytics layer index.
 
     Splitting the backbone this way keeps the standard layer graph: ``model.model[i]``,
@@ -45,18 +59,6 @@ class RepViTLayer(nn.Module):
 
     def forward(self, x):
         return self.body(x)
-
-    def train(self, mode=True):
-        """A layer whose parameters are all frozen (``freeze=``) keeps its BatchNorm statistics frozen too.
-
-        This is how the RepViT authors fine-tune detectors on a frozen backbone; unfrozen layers train as usual.
-        """
-        super().train(mode)
-        if mode and not any(p.requires_grad for p in self.parameters()):
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
 
     @property
     def fused(self):
@@ -78,40 +80,97 @@ class RepViTLayer(nn.Module):
         return f"{self.variant}, stage={self.stage}, out_channels={self.out_channels}, stride={self.stride}"
 
 
-def timm_repvit(variant, width, in_channels=3):
-    """timm's RepVit for a variant at a width factor, without its ImageNet classifier."""
-    from ._environment import timm_repvit_class
+class TimmBackbone(_BackboneLayer):
+    """Layer 0 of a Timm row: a timm feature extractor whose stride 4/8/16/32 maps it returns as a list.
 
-    v = VARIANTS[variant]
-    return timm_repvit_class()(in_chans=in_channels, embed_dim=scaled_widths(variant, width), depth=v.depths,
-                               legacy=v.legacy, num_classes=0)
-
-
-def build_layers(spec):
-    """The five :class:`RepViTLayer` of a :class:`~yolo_repvit.spec.BackboneSpec`, via timm.
-
-    Returns the layers and where their weights came from (None: initialised from scratch).
+    ``taps`` index timm's outputs (some models also give a stride 2 map first); models that compute
+    channels-last maps (Swin, MambaOut) are turned to channels-first, as every YOLO layer expects.
     """
-    net = timm_repvit(spec.variant, spec.width, spec.in_channels)
-    source = None
-    if spec.pretrained is not False:
-        from .weights import load_pretrained
 
-        source = load_pretrained(net, spec)
-    bodies = (net.stem, *net.stages)
-    return [RepViTLayer(body, spec.variant, i, c) for i, (body, c) in enumerate(zip(bodies, spec.channels))], source
+    def __init__(self, body, model, taps, channels, channels_last=False):
+        super().__init__()
+        self.body = body
+        self.model = model
+        self.taps = tuple(taps)
+        self.channels = tuple(channels)
+        self.channels_last = channels_last
+        self.out_channels = self.channels[0]
+        self.stride = 4
+        self.reparameterized = False
+
+    def forward(self, x):
+        maps = self.body(x)
+        maps = [maps[i] for i in self.taps]
+        return [m.permute(0, 3, 1, 2) for m in maps] if self.channels_last else maps
+
+    @property
+    def fused(self):
+        """True once fused, or from the start for families with nothing to reparameterize (ConvNeXt, ResNet...)."""
+        return self.reparameterized or not any(callable(getattr(m, name, None))
+                                               for m in self.body.modules() for name in _REPARAMETERIZE)
+
+    @torch.no_grad()
+    def fuse(self):
+        """Reparameterize every block timm knows how to (MobileOne, RepVGG, FastViT, RepGhost, ...), in place."""
+        from timm.utils import reparameterize_model
+
+        reparameterize_model(self.body, inplace=True)
+        self.body.requires_grad_(False)
+        self.reparameterized = True
+        return self
+
+    def extra_repr(self):
+        return f"{self.model}, channels={self.channels}, strides=(4, 8, 16, 32)"
 
 
-def batchnorm_state(module):
-    """eps and buffers of every BatchNorm in ``module``, copied."""
-    return {name: (m.eps, {k: b.clone() for k, b in m.named_buffers()})
-            for name, m in module.named_modules() if isinstance(m, _BatchNorm)}
+class TimmFeature(_BackboneLayer):
+    """Layers 1-4 of a Timm row: one of layer 0's maps (``index`` 0-3 for stride 4/8/16/32)."""
+
+    fused = True
+
+    def __init__(self, index, out_channels):
+        super().__init__()
+        self.index = index
+        self.out_channels = out_channels
+        self.stride = STRIDES[index + 1]
+
+    def forward(self, maps):
+        return maps[self.index]
+
+    def fuse(self):
+        return self
+
+    def extra_repr(self):
+        return f"index={self.index}, out_channels={self.out_channels}, stride={self.stride}"
 
 
-@torch.no_grad()
-def restore_batchnorm(module, state):
-    for name, m in module.named_modules():
-        if name in state:
-            m.eps, buffers = state[name]
-            for k, b in m.named_buffers():
-                b.copy_(buffers[k])
+class Backbone(nn.Module):
+    """Layers 0-4 of a backbone row, for your own code: ``forward`` returns the stride 4/8/16/32 maps.
+
+    Each layer reads the previous one, or layer 0 where its ``f`` says so (as in the YOLO graph).
+    """
+
+    def __init__(self, layers):
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+
+    @property
+    def channels(self):
+        return tuple(layer.out_channels for layer in self.layers[1:])
+
+    @property
+    def strides(self):
+        return tuple(layer.stride for layer in self.layers[1:])
+
+    def forward(self, x):
+        outputs = []
+        for layer in self.layers:
+            x = layer(x if layer.f == -1 else outputs[layer.f])
+            outputs.append(x)
+        return outputs[1:]
+
+    def fuse(self):
+        """Reparameterize for inference, as ultralytics' ``fuse()`` does inside a YOLO model."""
+        for layer in self.layers:
+            layer.fuse()
+        return self

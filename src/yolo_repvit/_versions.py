@@ -11,7 +11,7 @@ import re
 import warnings
 from importlib import metadata
 
-from .errors import RepViTError
+from ._errors import RepViTError
 
 DISTRIBUTION = "yolo-repvit"
 _COMPARE = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq,
@@ -82,19 +82,23 @@ def declared_minimum(package):
     return found.group(1) if found else None
 
 
-def timm_repvit_class():
-    """timm's ``RepVit`` class, or one error saying what to install."""
+def timm_fix():
+    """The command that installs a timm this package is tested with."""
     minimum = declared_minimum("timm")
-    fix = f"pip install -U 'timm>={minimum}'" if minimum else "pip install -U timm"
+    return f"pip install -U 'timm>={minimum}'" if minimum else "pip install -U timm"
+
+
+def import_timm(needs="Backbone layers"):
+    """The ``timm`` module, or one error saying what to install.
+
+    ``needs`` names what asked for it (e.g. "RepViT layers"), so the message says why timm matters.
+    """
+    minimum = declared_minimum("timm")
     try:
         import timm
     except ImportError as error:
-        raise RepViTError(f"RepViT layers are built with timm, which is not installed. Fix: {fix}") from error
-    try:
-        from timm.models.repvit import RepVit
-    except ImportError as error:
-        raise RepViTError(f"timm {timm.__version__} has no RepViT models. Fix: {fix}") from error
+        raise RepViTError(f"{needs} are built with timm, which is not installed. Fix: {timm_fix()}") from error
     if minimum and version_tuple(timm.__version__) < version_tuple(minimum):
         raise RepViTError(f"timm {timm.__version__} is older than the timm>={minimum} yolo-repvit is tested with. "
-                          f"Fix: {fix}")
-    return RepVit
+                          f"Fix: {timm_fix()}")
+    return timm

@@ -15,7 +15,7 @@ def demo(out="repvit-demo", model="yolo11n-repvit.yaml", epochs=20, imgsz=128, i
     import yolo_repvit  # noqa: F401  activates the plugin before ultralytics builds anything
     from ultralytics import YOLO
 
-    from .data import make_detection_dataset
+    from ._data import make_detection_dataset
 
     out = Path(out).resolve()
     started = time.time()
@@ -58,7 +58,7 @@ def main(argv=None):
     commands.add_parser("configs", help="list the shipped model configs")
     args = parser.parse_args(argv)
     if args.command == "configs":
-        from .configs import CONFIG_DIR, shipped_configs
+        from ._configs import CONFIG_DIR, shipped_configs
 
         print(f"# in {CONFIG_DIR}; use with a scale letter after the version, e.g. yolo11s-repvit.yaml, "
               "yolov8s-repvit.yaml, yolo26s-repvit.yaml")

@@ -1,27 +1,20 @@
-"""ImageNet weights for a RepViT backbone: where they come from, and loading them strictly.
+"""What is RepViT's own: building its timm network, the authors' weight files and their layout.
 
-Sources, in order: a file named in the row; the folder in ``$YOLO_REPVIT_WEIGHTS`` (searched by
-file name, for offline machines); then the network, through timm (Hugging Face hub, cached by
-huggingface_hub) or, for ``repvit_m0_6`` which timm does not host, the authors' release file
-(cached by ``torch.hub``).  Files may be in timm's layout or in the authors' (``features.N``
-keys, ``model``/``model_ema`` entries).  Every backbone tensor must load, or the error says which
-did not and why; nothing ever falls back to random weights.
+The variant table itself is plain data in ``_repvit_variants``.  RepViT rows are built from
+timm's ``RepVit`` class (``repvit_m0_6`` too, which timm does not register), cut into the stem
+and four stages so that each is one YOLO layer.
 """
-
-import os
-import pickle
-import zipfile
-from pathlib import Path
 
 import torch
 
-from .errors import RepViTError
-from .variants import VARIANTS
+from . import _weights
+from ._errors import RepViTError
+from ._repvit_variants import VARIANTS, scaled_widths
+from ._versions import import_timm, timm_fix
+from .modules import RepViTLayer
 
-ENV_DIR = "YOLO_REPVIT_WEIGHTS"
 RELEASE_URL = "https://github.com/THU-MIG/RepViT/releases/download/v1.0/"
 CLASSIFIER = ("head.", "classifier.")  # the ImageNet classifier in timm's and the authors' layout
-ENTRIES = ("state_dict", "model", "model_ema")  # the authors' own detection code reads the first two, in this order
 
 # timm module -> the authors' module, inside one block (first matching prefix wins).
 _BLOCK = (("token_mixer.", "token_mixer.0."), ("se.", "token_mixer.1."),
@@ -31,9 +24,32 @@ _DOWNSAMPLE = (("spatial_downsample.", "token_mixer.0."), ("channel_downsample."
 _STEM = (("conv1.", "0."), ("conv2.", "2."))
 
 
+def build(spec):
+    """The five :class:`RepViTLayer` of a RepViT row, and where their weights came from (None: from scratch)."""
+    net = repvit_net(spec.name, spec.width, spec.in_channels)
+    source = load_pretrained(net, spec) if spec.pretrained is not False else None
+    layers = [RepViTLayer(body, spec.name, i, c)
+              for i, (body, c) in enumerate(zip((net.stem, *net.stages), spec.repvit_channels))]
+    for layer in layers:
+        layer.f = -1  # each reads the one before it
+    return layers, source
+
+
+def repvit_net(variant, width, in_channels=3):
+    """timm's RepVit for a variant at a width factor, without its ImageNet classifier."""
+    timm = import_timm("RepViT layers")
+    try:
+        from timm.models.repvit import RepVit
+    except ImportError as error:
+        raise RepViTError(f"timm {timm.__version__} has no RepViT models. Fix: {timm_fix()}") from error
+    v = VARIANTS[variant]
+    return RepVit(in_chans=in_channels, embed_dim=scaled_widths(variant, width), depth=v.depths, legacy=v.legacy,
+                  num_classes=0)
+
+
 def load_pretrained(net, spec):
-    """Load the weights ``spec.pretrained`` asks for into ``net``, a width-1.0 timm RepVit."""
-    where = f"{spec.variant} row"
+    """Load the weights ``spec.pretrained`` asks for into ``net``, a width-1.0 timm RepVit; return their source."""
+    where = f"{spec.name} row"
     if spec.width != 1.0:
         raise RepViTError(f"{where}: ImageNet weights exist for width 1.0 only, but the row asks for width "
                           f"{spec.width:g} with pretrained={spec.pretrained!r}. Use [1.0, {spec.pretrained!r}], "
@@ -41,8 +57,9 @@ def load_pretrained(net, spec):
     if spec.in_channels != 3:
         raise RepViTError(f"{where}: ImageNet weights expect 3 input channels, but the model has ch: "
                           f"{spec.in_channels}. Use 3 channels, or train from scratch (pretrained False).")
-    raw, source = fetch(spec.variant, spec.pretrained)
-    load_strict(net, raw, source, spec.variant)
+    raw, source = fetch(spec.name, spec.pretrained)
+    _weights.load_strict(net, timm_layout(raw, net), source, f"{spec.name} at width 1.0",
+                         explain=lambda state: _likely_cause(raw, state, spec.name))
     return source
 
 
@@ -51,30 +68,20 @@ def fetch(variant, pretrained):
     tags = VARIANTS[variant].tags
     tag = tags[0] if pretrained is True else pretrained if pretrained in tags else None
     if tag is None:
-        path = _find(pretrained)
+        path = _weights.find(pretrained)
         if path is None:
-            looked = [str(Path(pretrained).resolve())]
-            if os.environ.get(ENV_DIR):
-                looked.append(str(Path(os.environ[ENV_DIR], Path(pretrained).name)))
             raise RepViTError(f"{variant} row: pretrained {pretrained!r} is neither a weight tag of {variant} "
-                              f"({', '.join(tags)}) nor a file (looked for {' and '.join(looked)}). Give True, a "
-                              f"tag, or the path of a .pth/.safetensors file.")
-        return read(path)
-    for name in _offline_names(variant, tag):
-        path = _find(name, search_cwd=False)
+                              f"({', '.join(tags)}) nor a file (looked for {_weights.looked_for(pretrained)}). Give "
+                              "True, a tag, or the path of a .pth/.safetensors file.")
+        return _weights.read(path)
+    for name in offline_names(variant, tag):
+        path = _weights.find(name, search_cwd=False)
         if path is not None:
-            return read(path)
+            return _weights.read(path)
     return _download(variant, tag)
 
 
-def _find(name, search_cwd=True):
-    candidates = [Path(name).expanduser()] if search_cwd else []
-    if os.environ.get(ENV_DIR):
-        candidates.append(Path(os.environ[ENV_DIR]).expanduser() / Path(name).name)
-    return next((p for p in candidates if p.is_file()), None)
-
-
-def _offline_names(variant, tag):
+def offline_names(variant, tag):
     """File names looked for in ``$YOLO_REPVIT_WEIGHTS``: timm's naming, then the authors' release name."""
     names = [f"{variant}.{tag}.safetensors", f"{variant}.{tag}.pth"]
     if not VARIANTS[variant].legacy:
@@ -87,47 +94,20 @@ def _release_name(variant, tag):
 
 
 def _download(variant, tag):
-    offline_hint = (f"To work offline, put the file in a folder and set {ENV_DIR} to it (names looked for: "
-                    f"{', '.join(_offline_names(variant, tag))}), or give its path as the row's second argument.")
+    offline_hint = (f"To work offline, put the file in a folder and set {_weights.ENV_DIR} to it (names looked for: "
+                    f"{', '.join(offline_names(variant, tag))}), or give its path as the row's second argument.")
     try:
         if VARIANTS[variant].hub:
-            import timm
-
+            timm = import_timm("RepViT layers")
             return timm.create_model(f"{variant}.{tag}", pretrained=True).state_dict(), f"timm {variant}.{tag}"
         url = RELEASE_URL + _release_name(variant, tag)
-        return _unwrap(torch.hub.load_state_dict_from_url(url, map_location="cpu", weights_only=True), url)
+        state = torch.hub.load_state_dict_from_url(url, map_location="cpu", weights_only=True)
+        return _weights.unwrap(state, url)
     except OSError as error:  # no network, no cache, hub refused: all end here
         source = (f"the Hugging Face hub repository timm/{variant}.{tag}" if VARIANTS[variant].hub
                   else f"the RepViT authors' release ({_release_name(variant, tag)} on GitHub, THU-MIG/RepViT)")
         raise RepViTError(f"{variant} row: could not download ImageNet weights {tag} from {source} "
                           f"({type(error).__name__}: {error}). {offline_hint}") from error
-
-
-def read(path):
-    """Tensors of a ``.safetensors`` or ``torch.save`` file and a description of their source."""
-    path = Path(path)
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            return load_file(str(path)), str(path)
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        raise RepViTError(f"{path} holds Python objects besides tensors, which are not loaded for safety "
-                          f"({error}). Save just the weights: torch.save(torch.load(path, weights_only=False)"
-                          "['model'], 'weights.pth').") from error
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as error:
-        raise RepViTError(f"cannot read weight file {path} ({type(error).__name__}: {error}); it is truncated or "
-                          "not a PyTorch/safetensors file. Download it again.") from error
-    return _unwrap(state, str(path))
-
-
-def _unwrap(state, source):
-    """The weights inside a training checkpoint: ``state_dict``, else ``model``, else ``model_ema``."""
-    for entry in ENTRIES:
-        if isinstance(state, dict) and isinstance(state.get(entry), dict):
-            return state[entry], f"{source} (entry '{entry}')"
-    return state, source
 
 
 def official_names(timm_keys):
@@ -156,32 +136,12 @@ def official_names(timm_keys):
     return names
 
 
-def backbone_state(state, net):
-    """``state`` in timm's layout, classifier removed (the detector has its own head)."""
-    if state and all(k.startswith("module.") for k in state):  # saved from DistributedDataParallel
-        state = {k[len("module."):]: v for k, v in state.items()}
+def timm_layout(state, net):
+    """``state`` in timm's layout (the authors' ``features.N`` keys renamed), classifier removed."""
     if any(k.startswith("features.") for k in state):
         to_timm = {official: timm for timm, official in official_names(net.state_dict()).items()}
         state = {to_timm.get(k, k): v for k, v in state.items()}
     return {k: v for k, v in state.items() if not k.startswith(CLASSIFIER)}
-
-
-def load_strict(net, raw, source, variant):
-    """Load every tensor of ``net`` from ``raw`` (either layout) or raise, naming what is off and why."""
-    state = backbone_state(raw, net)
-    expected = net.state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    wrong = [k for k in expected if k in state and state[k].shape != expected[k].shape]
-    if missing or unexpected or wrong:
-        raise RepViTError(f"{source} does not fit {variant} at width 1.0: {len(missing)} missing, "
-                          f"{len(unexpected)} unexpected and {len(wrong)} wrong-shaped tensors "
-                          f"(e.g. {_few(missing or wrong or unexpected)}). {_likely_cause(raw, state, variant)}")
-    net.load_state_dict(state, strict=True)
-
-
-def _few(keys, n=3):
-    return ", ".join(keys[:n]) + (", ..." if len(keys) > n else "")
 
 
 def _likely_cause(raw, state, variant):
@@ -196,9 +156,7 @@ def _likely_cause(raw, state, variant):
 
 def _fits(raw, variant):
     """Whether ``raw`` loads into ``variant``: built on the meta device, so this costs no memory."""
-    from .modules import timm_repvit
-
     with torch.device("meta"):
-        net = timm_repvit(variant, 1.0)
-    expected, state = net.state_dict(), backbone_state(raw, net)
+        net = repvit_net(variant, 1.0)
+    expected, state = net.state_dict(), timm_layout(raw, net)
     return state.keys() == expected.keys() and all(state[k].shape == v.shape for k, v in expected.items())

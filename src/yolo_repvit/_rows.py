@@ -1,0 +1,206 @@
+"""Reading and checking the backbone row of a model YAML (no torch, no timm).
+
+A backbone row is the first row of ``backbone:`` and stands for layer indices 0-4, whose
+layers 1-4 give the stride 4/8/16/32 feature maps.  Two kinds of rows, one grammar each::
+
+    - [-1, 1, repvit_m0_9, [0.5]]                                   # RepViT: [width, pretrained]
+    - [-1, 1, RepViT, [{n: repvit_m0_6, s: repvit_m0_9}, 1.0, True]]  # RepViT, variant chosen per scale
+    - [-1, 1, Timm, [convnext_atto, True, {drop_path_rate: 0.1}]]     # any timm model: [name, pretrained, kwargs]
+
+A row becomes a :class:`BackboneSpec`; which layers a spec becomes is ``_build``'s business.
+"""
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+from ._errors import RepViTError
+from ._repvit_variants import VARIANTS, check_variant, check_width, scaled_widths
+
+REPVIT = "RepViT"
+TIMM = "Timm"
+LAYERS = 5  # YAML layer indices one backbone row occupies
+WEIGHT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
+# timm.create_model arguments the row itself decides; a Timm row's kwargs may not set them.
+ROW_DECIDES = {"features_only": "the row always builds timm's feature extractor",
+               "out_indices": "layers 1-4 are always the stride 4/8/16/32 maps",
+               "pretrained": "give it as the row's second argument",
+               "pretrained_cfg_overlay": "give a weight file as the row's second argument",
+               "checkpoint_path": "give a weight file as the row's second argument",
+               "in_chans": "the model YAML's ch: sets it",
+               "num_classes": "the detector has its own head"}
+
+
+def row_kind(module):
+    """``"RepViT"``, ``"Timm"`` or None for a row's module name (misspelt RepViT names count as RepViT)."""
+    if not isinstance(module, str):
+        return None
+    if module.lower() == TIMM.lower():
+        return TIMM
+    return REPVIT if module.lower().replace("-", "_").startswith("repvit") else None
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """What to build for one backbone row."""
+
+    kind: str  # REPVIT or TIMM
+    name: str  # a RepViT variant, or a timm model name without its tag
+    pretrained: object = False  # False, True (the default weights), a weight tag, or a file path
+    width: float = 1.0  # RepViT rows only
+    tag: str = None  # Timm rows: the tag written in the model name (convnext_atto.d2_in1k)
+    kwargs: dict = field(default_factory=dict)  # Timm rows: extra timm.create_model arguments
+    in_channels: int = 3
+
+    @property
+    def weight_tag(self):
+        """The tag ``pretrained`` asks for: None for no weights or a file, the row's tag or None for True."""
+        if self.pretrained is True:
+            return self.tag
+        return None if self.pretrained is False or is_weight_path(self.pretrained) else self.pretrained
+
+    @property
+    def repvit_channels(self):
+        """Output channels of layers 0-4 of a RepViT row: the stem, then each stage."""
+        widths = scaled_widths(self.name, self.width)
+        return (widths[0], *widths)
+
+
+def is_weight_path(value):
+    """Whether a ``pretrained`` string names a file rather than a tag: a folder part or a weight-file suffix."""
+    path = PurePath(str(value).replace("\\", "/"))
+    return len(path.parts) > 1 or path.suffix.lower() in WEIGHT_SUFFIXES
+
+
+def parse_row(row, scale=None, in_channels=3):
+    """Turn a YAML row ``[from, repeats, module, args]`` into a :class:`BackboneSpec`."""
+    where = f"model row {show_row(row)}"
+    if not isinstance(row, (list, tuple)) or len(row) != 4:
+        raise RepViTError(f"{where}: a row needs four fields [from, repeats, module, args], e.g. "
+                          "[-1, 1, repvit_m0_9, [1.0]].")
+    frm, repeats, module, args = row
+    kind = row_kind(module) or REPVIT
+    if frm != -1:
+        raise RepViTError(f"{where}: 'from' is {frm!r}, but a {kind} row reads the input image; use -1.")
+    if repeats != 1:
+        raise RepViTError(f"{where}: repeats is {repeats!r}, but a {kind} row is built once; use 1 "
+                          f"(choose a deeper {'variant' if kind == REPVIT else 'model'} instead).")
+    if not isinstance(in_channels, int) or in_channels < 1:
+        raise RepViTError(f"{where}: input channels (ch) is {in_channels!r}; it must be a positive integer.")
+    args = [literal(a) for a in (args if isinstance(args, (list, tuple)) else [args])]
+    parse = _parse_timm if kind == TIMM else _parse_repvit
+    return parse(module, args, scale, in_channels, where)
+
+
+def _parse_repvit(module, args, scale, in_channels, where):
+    if module == REPVIT:
+        if not args:
+            raise RepViTError(f"{where}: {REPVIT} needs the variant as first argument, e.g. "
+                              f"[-1, 1, {REPVIT}, [repvit_m0_9]]. Valid variants: {', '.join(VARIANTS)}.")
+        chosen, *args = args
+        module = for_scale(chosen, scale, where, "RepViT variant")
+    variant = check_variant(module, where)
+    if len(args) > 2:
+        raise RepViTError(f"{where}: {len(args)} arguments given; a RepViT row takes at most two, "
+                          "[width, pretrained], e.g. [1.0, True].")
+    width = check_width(args[0], where) if args else 1.0
+    pretrained = check_pretrained(args[1], where) if len(args) > 1 else False
+    return BackboneSpec(REPVIT, variant, pretrained, width=width, in_channels=in_channels)
+
+
+def _parse_timm(module, args, scale, in_channels, where):
+    example = f"[-1, 1, {TIMM}, [mobilenetv4_conv_small, True]]"
+    if not args:
+        raise RepViTError(f"{where}: {TIMM} needs a timm model name as first argument, e.g. {example}.")
+    if len(args) > 3:
+        raise RepViTError(f"{where}: {len(args)} arguments given; a {TIMM} row takes at most three, "
+                          f"[model name, pretrained, timm arguments], e.g. [convnext_atto, True, {{drop_path_rate: 0.1}}].")
+    chosen = for_scale(args[0], scale, where, "timm model")
+    if not isinstance(chosen, str) or not chosen.strip():
+        raise RepViTError(f"{where}: the timm model name is {chosen!r}; give a name such as mobilenetv4_conv_small "
+                          f"(optionally with a weight tag: convnext_atto.d2_in1k), e.g. {example}.")
+    name, _, tag = chosen.strip().partition(".")
+    if row_kind(name) == REPVIT:
+        raise RepViTError(f"{where}: {name} is a RepViT model, which has its own row with RepViT's variants, widths "
+                          f"and weight files: write [-1, 1, {name}, [1.0{', True' if len(args) > 1 else ''}]] "
+                          f"instead of a {TIMM} row.")
+    pretrained = check_pretrained(args[1], where) if len(args) > 1 else False
+    if tag and isinstance(pretrained, str) and not is_weight_path(pretrained) and pretrained != tag:
+        raise RepViTError(f"{where}: the model name carries weight tag {tag!r} but pretrained asks for {pretrained!r}; "
+                          f"give the tag once: [{name}.{tag}, True] or [{name}, {pretrained}].")
+    kwargs = args[2] if len(args) > 2 else {}
+    if not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
+        raise RepViTError(f"{where}: the third argument is {kwargs!r}; it must be a mapping of timm.create_model "
+                          "arguments, e.g. {drop_path_rate: 0.1}.")
+    for key in kwargs:
+        if key in ROW_DECIDES:
+            raise RepViTError(f"{where}: timm argument {key!r} cannot be set in a {TIMM} row: {ROW_DECIDES[key]}.")
+    return BackboneSpec(TIMM, name, pretrained, tag=tag or None, kwargs=dict(kwargs), in_channels=in_channels)
+
+
+def check_pretrained(value, where):
+    if isinstance(value, bool) or (isinstance(value, str) and value.strip()):
+        return value.strip() if isinstance(value, str) else value
+    raise RepViTError(f"{where}: pretrained is {value!r}; use False, True (the default ImageNet weights), "
+                      "a weight tag such as dist_450e_in1k, or a path to a .pth/.safetensors file.")
+
+
+def for_scale(chosen, scale, where, what):
+    """The entry of a per-scale mapping (``{n: ..., s: ...}``) for this model's scale; any other value as it is."""
+    if not isinstance(chosen, dict):
+        return chosen
+    if not scale:
+        scale = next(iter(chosen), None)
+    if scale not in chosen:
+        raise RepViTError(f"{where}: no {what} listed for scale {scale!r}; this row lists scales "
+                          f"{', '.join(map(str, chosen))}. Add '{scale}: <{what.split()[-1]}>' to the mapping or pick a "
+                          "listed scale by the file name (e.g. yolo11s-...yaml).")
+    return chosen[scale]
+
+
+def literal(value):
+    """Read a string argument the way ultralytics does, but never crash on one that is not Python."""
+    if isinstance(value, str):
+        try:
+            return ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            return value
+    return value
+
+
+def show_row(row):
+    return "[" + ", ".join(map(str, row)) + "]" if isinstance(row, (list, tuple)) else repr(row)
+
+
+def backbone_spec(d, in_channels=3):
+    """The :class:`BackboneSpec` of a model dict, or None when it has no backbone row of ours.
+
+    Besides the row itself this checks its place in the graph: first row of ``backbone:``, only
+    one, and no later row reading layer 0 (the recipe calls it unused; a Timm row's layer 0 holds
+    all four maps at once).
+    """
+    rows = list(d.get("backbone") or []) + list(d.get("head") or [])
+    found = [i for i, row in enumerate(rows) if isinstance(row, (list, tuple)) and len(row) > 2 and row_kind(row[2])]
+    if not found:
+        return None
+    kind = row_kind(rows[found[0]][2])
+    if found != [0]:
+        first, *more = found
+        bad = more[0] if first == 0 else first
+        raise RepViTError(f"model row {show_row(rows[bad])} (YAML row {bad}): a {kind} row must be the first row of "
+                          f"'backbone:' and appear once; it stands for layers 0-{LAYERS - 1}. Remove the extra row or "
+                          "move it to the top.")
+    scale = d.get("scale") or next(iter(d.get("scales") or {}), None)
+    spec = parse_row(rows[0], scale, in_channels)
+    layer0 = "the RepViT stem" if kind == REPVIT else f"the {TIMM} backbone itself (all four maps at once)"
+    for i, row in enumerate(rows[1:], start=LAYERS):
+        sources = row[0] if isinstance(row, (list, tuple)) and isinstance(row[0], (list, tuple)) else [row[0]]
+        for source in sources:
+            if isinstance(source, bool) or not isinstance(source, int) or not -i <= source < i:
+                raise RepViTError(f"model row {show_row(row)} (layer {i}): 'from' {source!r} is not an earlier layer; "
+                                  f"use an index from 1 to {i - 1}, or -1 for the previous layer.")
+            if (source if source >= 0 else i + source) == 0:
+                raise RepViTError(f"model row {show_row(row)} (layer {i}): reads layer 0, {layer0}. Layers 1-4 "
+                                  "are the stride 4/8/16/32 feature maps; point 'from' at one of those (e.g. 2 for "
+                                  "P3/8, 3 for P4/16, 4 for P5/32).")
+    return spec
