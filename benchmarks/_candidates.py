@@ -10,7 +10,7 @@ import re
 
 import yaml
 
-from yolo_repvit.configs import shipped_config, shipped_configs
+from yolo_repvit._configs import shipped_config, shipped_configs
 
 REFERENCE = "yolo11n.yaml"  # every ratio in the report is against this model, timed in the same rounds
 UPSTREAM = (REFERENCE, "yolo11s.yaml", "yolo11m.yaml", "yolo11l.yaml", "yolo11x.yaml")

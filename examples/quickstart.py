@@ -3,11 +3,11 @@
     python examples/quickstart.py        # CPU, about a minute, no downloads
 """
 
-import yolo_repvit  # noqa: F401  activates RepViT rows
 from ultralytics import YOLO
-from yolo_repvit.data import make_detection_dataset
 
-data = make_detection_dataset("quickstart-data", train=32, val=8, imgsz=96)
+from yolo_repvit import make_dataset  # importing the plugin activates its backbone rows
+
+data = make_dataset("detect", "quickstart-data", train=32, val=8, imgsz=96)
 model = YOLO("yolo11n-repvit.yaml")  # shipped config: RepViT m0_6 backbone, YOLO11n head
 model.info()
 model.train(data=str(data), epochs=3, imgsz=96, batch=8, workers=0, device="cpu", project="quickstart-runs")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yolo_repvit  # noqa: F401  activates RepViT rows before the model is built
 from ultralytics import YOLO
-from yolo_repvit.data import write_data_yaml
+from yolo_repvit import write_data_yaml
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

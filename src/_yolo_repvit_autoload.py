@@ -1,9 +1,10 @@
-"""Startup hook that lets an unmodified ``yolo`` command, or any script, see RepViT rows.
+"""Startup hook that lets an unmodified ``yolo`` command, or any script, see RepViT and Timm rows.
 
 The wheel installs ``yolo_repvit-autoload.pth`` (and ``yolo_repvit-autoload.start`` for Python
 3.15+), which call :func:`install` when the interpreter starts.  That costs one environment
-lookup and one entry on ``sys.meta_path``: nothing is imported until ``ultralytics.nn.tasks``
-is, and only then is ``yolo_repvit`` imported, which activates the plugin.
+lookup and one entry on ``sys.meta_path``: nothing is imported until ultralytics is (its package
+imports ``ultralytics.utils.checks`` first, before the ``yolo`` command reads ``cfg=``), and only
+then is ``yolo_repvit`` imported, which activates the plugin.
 
 This module must import only the standard library, must never raise at startup and must never
 print; set ``YOLO_REPVIT_AUTOLOAD=0`` to switch it off.  :func:`when_imported` is also the
@@ -15,10 +16,10 @@ import sys
 from _thread import RLock  # not threading, nor importlib.abc: they would add ~20 ms to every interpreter start
 
 ENV_SWITCH = "YOLO_REPVIT_AUTOLOAD"
-TRIGGER = "ultralytics.nn.tasks"
+TRIGGER = "ultralytics.utils.checks"
 
 _callbacks = {}  # module name -> callbacks waiting for that module to finish executing
-_executed = set()  # watched modules whose code has run (the import system may still be finishing)
+_executed = {}  # module name -> that module, once its code has run (the import system may still be finishing)
 _lock = RLock()
 _installed = False
 
@@ -26,16 +27,26 @@ _installed = False
 def when_imported(name, callback):
     """Call ``callback(module)`` once module ``name`` has executed; at once if it already has.
 
-    Used instead of importing the module ourselves so that activation never pays for it.
+    Used instead of importing the module ourselves so that activation never pays for it.  Deciding
+    "due now or later" and registering for later are one step under ``_lock``, the lock under which
+    :func:`_run_callbacks` marks a module executed and takes its callbacks: a module that finished in
+    another thread between the two would otherwise leave this callback registered and never called.
+    A due callback is called after the lock is released, since it may import a module that another
+    thread is importing, and that thread needs the lock to finish.  An import that another thread
+    began before any callback was registered has no loader of ours; a callback registered while it
+    runs waits for the module's next import.
     """
-    module = sys.modules.get(name)
-    if module is not None and (name in _executed or not _initialising(module)):
-        callback(module)
-        return
     with _lock:
-        _callbacks.setdefault(name, []).append(callback)
-        if not any(isinstance(f, _PostImportFinder) for f in sys.meta_path):
-            sys.meta_path.insert(0, _PostImportFinder())
+        module, executed = sys.modules.get(name), _executed.get(name)
+        if module is None and executed is not None and _initialising(executed):
+            module = executed  # executed; the import system has not put it back in sys.modules yet
+        due = module is not None and (module is executed or not _initialising(module))
+        if not due:
+            _callbacks.setdefault(name, []).append(callback)
+            if not any(isinstance(f, _PostImportFinder) for f in sys.meta_path):
+                sys.meta_path.insert(0, _PostImportFinder())
+    if due:
+        callback(module)
 
 
 def _initialising(module):
@@ -44,8 +55,13 @@ def _initialising(module):
 
 
 def _run_callbacks(module):
+    """Run the callbacks waiting for ``module``, which has just executed, each once and outside the lock.
+
+    Marking it executed and taking its callbacks is one step, so :func:`when_imported` either
+    registers before it (and its callback is taken here) or sees it executed (and calls at once).
+    """
     with _lock:
-        _executed.add(module.__name__)
+        _executed[module.__name__] = module
         callbacks = _callbacks.pop(module.__name__, [])
     for callback in callbacks:
         callback(module)
@@ -80,8 +96,10 @@ class _CallbackLoader:
 
     def exec_module(self, module):
         self._loader.exec_module(module)
-        module.__loader__ = module.__spec__.loader = self._loader
-        _run_callbacks(module)
+        try:
+            _run_callbacks(module)
+        finally:  # not before: until its callbacks are taken, this loader says they will be run
+            module.__loader__ = module.__spec__.loader = self._loader
 
     def __getattr__(self, name):  # get_source, get_filename, ... for tracebacks and inspect
         return getattr(self._loader, name)
@@ -102,14 +120,15 @@ def _activate_plugin(_tasks_module):
 
 
 def _explain_when_off(hook):
-    """Chain an excepthook that says how to get RepViT back when a RepViT name failed to resolve."""
+    """Chain an excepthook that says how to get the plugin back when a RepViT or Timm name failed to resolve."""
 
     def excepthook(kind, error, traceback):
         hook(kind, error, traceback)
-        if "repvit" in str(error).lower() and "yolo_repvit" not in sys.modules:
+        text = str(error).lower()
+        if ("repvit" in text or "timm" in text) and "yolo_repvit" not in sys.modules:
             sys.stderr.write(
-                f"\nyolo-repvit: RepViT configs and model rows need the yolo-repvit plugin, and its autoload is "
-                f"off ({ENV_SWITCH}={os.environ.get(ENV_SWITCH)}). Unset {ENV_SWITCH}, or add "
+                f"\nyolo-repvit: RepViT and Timm configs and model rows need the yolo-repvit plugin, and its "
+                f"autoload is off ({ENV_SWITCH}={os.environ.get(ENV_SWITCH)}). Unset {ENV_SWITCH}, or add "
                 f"'import yolo_repvit' to your script before building the model.\n"
             )
 

@@ -7,11 +7,18 @@ import sys
 import textwrap
 
 import pytest
-import torch
-import yaml
 
-import yolo_repvit  # noqa: F401  the suite tests the activated plugin unless a test says otherwise
-from yolo_repvit._data import make_detection_dataset
+# One thread per test process, children included: the suite runs in two processes (pytest-xdist) and
+# its children train and export beside them, and torch's default of one thread per core makes
+# processes sharing the cores wait on each other (a 0.1 s forward pass takes seconds).
+os.environ["OMP_NUM_THREADS"] = "1"
+import torch  # noqa: E402
+import yaml  # noqa: E402
+
+import yolo_repvit  # noqa: E402, F401  the suite tests the activated plugin unless a test says otherwise
+from yolo_repvit._data import make_detection_dataset  # noqa: E402
+
+torch.set_num_threads(1)
 
 SEED_YAML = os.path.join(os.path.dirname(__file__), "data", "yolo11-RepViT.yaml")
 OFF = {"YOLO_REPVIT_AUTOLOAD": "0"}  # no startup hook: a child sees the plugin only if it imports it

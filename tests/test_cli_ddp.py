@@ -99,8 +99,8 @@ def test_autoload_off_the_cli_does_not_know_repvit_and_says_how_to_enable(wheel_
         code, log = run([yolo, "train", f"model={model}", f"data={detection_data}", "epochs=1", "imgsz=64",
                          "device=cpu"], env=env, cwd=tmp_path)
         assert code != 0
-        assert ("yolo-repvit: RepViT configs and model rows need the yolo-repvit plugin, and its autoload is off "
-                "(YOLO_REPVIT_AUTOLOAD=0). Unset YOLO_REPVIT_AUTOLOAD, or add 'import yolo_repvit'") in log
+        assert ("yolo-repvit: RepViT and Timm configs and model rows need the yolo-repvit plugin, and its autoload is "
+                "off (YOLO_REPVIT_AUTOLOAD=0). Unset YOLO_REPVIT_AUTOLOAD, or add 'import yolo_repvit'") in log
 
 
 @pytest.mark.slow

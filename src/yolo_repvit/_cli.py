@@ -45,6 +45,17 @@ def demo(out="repvit-demo", model="yolo11n-repvit.yaml", epochs=20, imgsz=128, i
     return summary
 
 
+def list_backbones(names):
+    """Print what each backbone is, or why it is refused; exit status 1 if any given name is refused."""
+    from ._backbones import check, families, table
+
+    checks = [("", None, check(name)) for name in names] if names else families()
+    if not names:
+        print("# the families the tests cover (each built from scratch: its smallest model), then the refused ones")
+    print("\n".join(table(checks)))
+    return int(bool(names) and not all(c.ok for _, _, c in checks))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="yolo-repvit", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -56,7 +67,12 @@ def main(argv=None):
     run.add_argument("--images", type=int, default=128, help="training images to generate")
     run.add_argument("--device", default="cpu")
     commands.add_parser("configs", help="list the shipped model configs")
+    backbones = commands.add_parser("backbones", help="the timm families the tests cover, or check timm model names "
+                                                      "(strides, channels, fusing, weight tags; nothing downloaded)")
+    backbones.add_argument("names", nargs="*", help="timm model names (or RepViT variants) to check")
     args = parser.parse_args(argv)
+    if args.command == "backbones":
+        return list_backbones(args.names)
     if args.command == "configs":
         from ._configs import CONFIG_DIR, shipped_configs
 
