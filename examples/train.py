@@ -10,8 +10,9 @@ is written next to it.  ``--model`` takes a shipped config name or your own YAML
 import argparse
 from pathlib import Path
 
-import yolo_repvit  # noqa: F401  activates RepViT rows before the model is built
 from ultralytics import YOLO
+
+import yolo_repvit  # noqa: F401  activates RepViT rows before the model is built
 from yolo_repvit import write_data_yaml
 
 if __name__ == "__main__":

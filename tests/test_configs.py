@@ -83,8 +83,8 @@ wide before scaling
   - [[12, 15, 18], 1, OBB, [nc, 1]] # 19 rotated boxes (one angle each) and classes from strides 8/16/32
 """),
     "classify": Head("yolo11", "-cls", "image classifier (YOLO11's Classify head straight on the stride 32 map)",
-                     "# No scales block: the head has no layer the depth/width multipliers act on, so the scale letter\n"
-                     "# only picks the backbone.\n\n"
+                     "# No scales block: the head has no layer the depth/width multipliers act on, so the scale "
+                     "letter\n# only picks the backbone.\n\n"
                      "nc: 1000 # number of classes; a dataset with another class count replaces it\n", """
 head:
   - [-1, 1, Classify, [nc]] # 5 pooled stride 32 map (layer 4) -> class probabilities
@@ -180,7 +180,8 @@ def backbones():
     """Every shipped backbone and the heads it ships with."""
     repvit = _per_scale(SCALE_VARIANTS)
     repvit_scales = f"Backbone per scale: {_short_scales(SCALE_VARIANTS, 'repvit_')}."
-    found = [(Backbone("repvit", "RepViT", f"[-1, 1, RepViT, [{repvit}, 1.0]]", "0-4 RepViT variant by scale, width 1.0",
+    found = [(Backbone("repvit", "RepViT", f"[-1, 1, RepViT, [{repvit}, 1.0]]",
+                       "0-4 RepViT variant by scale, width 1.0",
                        "a RepViT backbone chosen per scale, at full width (ImageNet-compatible)", repvit_scales),
               list(HEADS)),
              (Backbone("repvit-imagenet", "RepViT", f"[-1, 1, RepViT, [{repvit}, 1.0, True]]",

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import RECIPE, recipe, timm_row
+
 from yolo_repvit._rows import show_row
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "errors.md"

@@ -6,16 +6,16 @@ No network: weight files are made here from seeded timm models with non-trivial 
 import pytest
 import torch
 import yaml
+from conftest import randomise_batchnorm, repvit, run_python
 from safetensors.torch import save_file
 from timm.models.repvit import RepVit
 from ultralytics import YOLO
 from ultralytics.nn.tasks import DetectionModel
 
-from conftest import randomise_batchnorm, repvit, run_python
 from yolo_repvit import RepViTError
-from yolo_repvit._rows import parse_row
-from yolo_repvit._repvit_variants import VARIANTS
 from yolo_repvit._repvit import official_names
+from yolo_repvit._repvit_variants import VARIANTS
+from yolo_repvit._rows import parse_row
 
 CLASSIFIER_TO_OFFICIAL = {"head.head.": "classifier.classifier.", "head.head_dist.": "classifier.classifier_dist."}
 
@@ -71,7 +71,8 @@ def test_official_names_follow_the_authors_block_list():
     assert names["stages.0.blocks.0.token_mixer.conv1.c.weight"] == "features.1.token_mixer.0.conv1.c.weight"
     assert names["stages.0.blocks.0.se.fc1.weight"] == "features.1.token_mixer.1.fc1.weight"
     assert names["stages.0.blocks.1.channel_mixer.conv1.bn.bias"] == "features.2.channel_mixer.m.0.bn.bias"
-    assert names["stages.1.downsample.pre_block.channel_mixer.conv2.bn.weight"] == "features.3.channel_mixer.m.2.bn.weight"
+    pre_block = "stages.1.downsample.pre_block"
+    assert names[f"{pre_block}.channel_mixer.conv2.bn.weight"] == "features.3.channel_mixer.m.2.bn.weight"
     assert names["stages.1.downsample.spatial_downsample.c.weight"] == "features.4.token_mixer.0.c.weight"
     assert names["stages.1.downsample.channel_downsample.bn.bias"] == "features.4.token_mixer.2.bn.bias"
     assert names["stages.1.downsample.ffn.conv2.c.weight"] == "features.4.channel_mixer.m.2.c.weight"
@@ -160,7 +161,8 @@ def test_truncated_file_is_refused(tmp_path):
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     message = error_for("repvit_m0_6", str(path))
     assert message.startswith(f"cannot read weight file {path} (")
-    assert message.endswith("it is truncated or not a PyTorch/safetensors file. Download it again.")
+    assert message.endswith("): it is not a complete PyTorch or safetensors file, e.g. a truncated download or a web "
+                            "page saved under the file's name. Download it again.")
 
 
 def test_classifier_only_file_is_refused(tmp_path):

@@ -7,11 +7,11 @@ import io
 import numpy as np
 import pytest
 import torch
+from conftest import randomise_batchnorm, run_python, timm_row
 from safetensors.torch import save_file
 from ultralytics.cfg import get_cfg
 from ultralytics.nn.tasks import DetectionModel
 
-from conftest import randomise_batchnorm, run_python, timm_row
 from yolo_repvit import RepViTError
 from yolo_repvit._timm_families import FAMILIES, REFUSED
 from yolo_repvit.modules import TimmBackbone, TimmFeature
@@ -143,7 +143,8 @@ def timm_features(name, path, **kwargs):
 
 
 @pytest.mark.parametrize("suffix", [".pth", ".safetensors"])
-@pytest.mark.parametrize("name", ["mobilenetv4_conv_small", "fastvit_t8", "convnext_atto", "swin_tiny_patch4_window7_224"])
+@pytest.mark.parametrize("name", ["mobilenetv4_conv_small", "fastvit_t8", "convnext_atto",
+                                  "swin_tiny_patch4_window7_224"])
 def test_weights_load_strictly_and_survive_model_construction(name, suffix, tmp_path):
     path = save(imagenet_like(name), tmp_path / f"weights{suffix}")
     model = build(name, str(path)).eval()

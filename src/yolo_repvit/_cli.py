@@ -12,8 +12,9 @@ from pathlib import Path
 
 def demo(out="repvit-demo", model="yolo11n-repvit.yaml", epochs=20, imgsz=128, images=128, batch=16, device="cpu"):
     """Generate the shapes dataset, train, validate, predict one image; return the metrics dict."""
-    import yolo_repvit  # noqa: F401  activates the plugin before ultralytics builds anything
     from ultralytics import YOLO
+
+    import yolo_repvit  # noqa: F401  activates the plugin before ultralytics builds anything
 
     from ._data import make_detection_dataset
 
@@ -36,7 +37,7 @@ def demo(out="repvit-demo", model="yolo11n-repvit.yaml", epochs=20, imgsz=128, i
     box = metrics.box
     summary = {"mAP50": float(box.map50), "mAP50-95": float(box.map), "precision": float(box.mp),
                "recall": float(box.mr)}
-    print("\n[yolo-repvit] demo finished in {:.0f} s".format(time.time() - started))
+    print(f"\n[yolo-repvit] demo finished in {time.time() - started:.0f} s")
     print("  metrics:    " + ", ".join(f"{k} {v:.3f}" for k, v in summary.items()))
     print(f"  weights:    {best}  (and last.pt beside it)")
     print(f"  training:   {best.parent.parent}  (results.csv, args.yaml)")

@@ -113,8 +113,8 @@ def _parse_timm(module, args, scale, in_channels, where):
     if not args:
         raise RepViTError(f"{where}: {TIMM} needs a timm model name as first argument, e.g. {example}.")
     if len(args) > 3:
-        raise RepViTError(f"{where}: {len(args)} arguments given; a {TIMM} row takes at most three, "
-                          f"[model name, pretrained, timm arguments], e.g. [convnext_atto, True, {{drop_path_rate: 0.1}}].")
+        raise RepViTError(f"{where}: {len(args)} arguments given; a {TIMM} row takes at most three, [model name, "
+                          "pretrained, timm arguments], e.g. [convnext_atto, True, {drop_path_rate: 0.1}].")
     chosen = for_scale(args[0], scale, where, "timm model")
     if not isinstance(chosen, str) or not chosen.strip():
         raise RepViTError(f"{where}: the timm model name is {chosen!r}; give a name such as mobilenetv4_conv_small "
@@ -153,8 +153,8 @@ def for_scale(chosen, scale, where, what):
         scale = next(iter(chosen), None)
     if scale not in chosen:
         raise RepViTError(f"{where}: no {what} listed for scale {scale!r}; this row lists scales "
-                          f"{', '.join(map(str, chosen))}. Add '{scale}: <{what.split()[-1]}>' to the mapping or pick a "
-                          "listed scale by the file name (e.g. yolo11s-...yaml).")
+                          f"{', '.join(map(str, chosen))}. Add '{scale}: <{what.split()[-1]}>' to the mapping or pick "
+                          "a listed scale by the file name (e.g. yolo11s-...yaml).")
     return chosen[scale]
 
 

@@ -115,8 +115,9 @@ def _maps(body, spec, where):
             channels.append(shape[3])
             layouts.add(True)
         else:
-            raise RepViTError(f"{where}: its stride {stride} map has shape {shape} on a {height}x{width} input, which "
-                              f"is no {size[0]}x{size[1]} map; timm's feature extractor for {spec.name} cannot be used.")
+            raise RepViTError(f"{where}: its stride {stride} map has shape {shape} on a {height}x{width} input, "
+                              f"which is no {size[0]}x{size[1]} map; timm's feature extractor for {spec.name} cannot "
+                              "be used.")
     return taps, channels, layouts == {True}
 
 
