@@ -17,9 +17,10 @@ def wrappers(function):
 
 
 def test_import_twice_and_reload_wrap_once():
-    import yolo_repvit
     from ultralytics.nn import tasks
     from ultralytics.utils import dist
+
+    import yolo_repvit
 
     importlib.import_module("yolo_repvit")
     importlib.reload(yolo_repvit)

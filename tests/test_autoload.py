@@ -9,7 +9,6 @@ test instead of hanging it.
 
 import textwrap
 
-
 from conftest import OFF, run_python
 
 # A module that announces it is executing and then waits to be let go, so another thread can act

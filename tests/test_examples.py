@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SEED_YAML
 from yolo_repvit._data import make_detection_dataset
+
+from conftest import SEED_YAML
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,6 @@ No network: weight files are made here from seeded timm models with non-trivial 
 import pytest
 import torch
 import yaml
-from conftest import randomise_batchnorm, repvit, run_python
 from safetensors.torch import save_file
 from timm.models.repvit import RepVit
 from ultralytics import YOLO
@@ -16,6 +15,8 @@ from yolo_repvit import RepViTError
 from yolo_repvit._repvit import official_names
 from yolo_repvit._repvit_variants import VARIANTS
 from yolo_repvit._rows import parse_row
+
+from conftest import randomise_batchnorm, repvit, run_python
 
 CLASSIFIER_TO_OFFICIAL = {"head.head.": "classifier.classifier.", "head.head_dist.": "classifier.classifier_dist."}
 

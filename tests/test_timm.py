@@ -7,14 +7,16 @@ import io
 import numpy as np
 import pytest
 import torch
-from conftest import randomise_batchnorm, run_python, timm_row
 from safetensors.torch import save_file
 from ultralytics.cfg import get_cfg
 from ultralytics.nn.tasks import DetectionModel
 
 from yolo_repvit import RepViTError
 from yolo_repvit._timm_families import FAMILIES, REFUSED
-from yolo_repvit.modules import TimmBackbone, TimmFeature
+from yolo_repvit._ultralytics import _allowed
+from yolo_repvit.modules import DATA_CLASSES, TimmBackbone, TimmFeature
+
+from conftest import randomise_batchnorm, run_python, timm_row
 
 BATCHNORM = torch.nn.modules.batchnorm._BatchNorm
 
@@ -45,7 +47,7 @@ def one_training_step(model):
 
 
 @pytest.mark.parametrize("family", FAMILIES, ids=[f.name for f in FAMILIES])
-def test_family_builds_trains_fuses_and_exports(family):
+def test_family_builds_trains_fuses_exports_and_pickles_safely(family, tmp_path):
     import onnxruntime
 
     model = build(family.tested)
@@ -76,6 +78,28 @@ def test_family_builds_trains_fuses_and_exports(family):
     session = onnxruntime.InferenceSession(exported.getvalue(), providers=["CPUExecutionProvider"])
     onnx = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
     assert np.abs(onnx - after.numpy()).max() <= 1e-4 * np.abs(after.numpy()).max()
+
+    torch.save({"model": model}, tmp_path / "fused.pt")
+    refused = [name for name in pickled_beyond_upstream(tmp_path / "fused.pt") if _allowed(name) is None]
+    assert refused == []  # restricted loading accepts it by the rule
+
+
+UPSTREAM = ("torch.", "ultralytics.", "collections.", "builtins.", "numpy.", "pathlib.", "_codecs.")
+
+
+def pickled_beyond_upstream(path):
+    """The globals a checkpoint needs that neither torch nor ultralytics own."""
+    return {name for name in torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
+            if not name.startswith(UPSTREAM)}
+
+
+def test_restricted_loading_rule_names_exactly_the_data_classes_checkpoints_hold(tmp_path):
+    torch.save({"model": build("fastvit_t8")}, tmp_path / "model.pt")
+    held = pickled_beyond_upstream(tmp_path / "model.pt")
+    assert set(DATA_CLASSES) <= held
+    modules = held - set(DATA_CLASSES)
+    assert all(issubclass(_allowed(name), torch.nn.Module) for name in modules)
+    assert {"timm.models._features.FeatureListNet", "yolo_repvit.modules.TimmBackbone"} <= modules
 
 
 @pytest.mark.parametrize("family", REFUSED, ids=[f.name for f in REFUSED])

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import OFF, SEED_YAML, run_python
 from yolo_repvit.modules import RepViTLayer
+
+from conftest import OFF, SEED_YAML, run_python
 
 pytestmark = pytest.mark.slow
 

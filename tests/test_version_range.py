@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import OFF, run_python
 from yolo_repvit import _versions as environment
+
+from conftest import OFF, run_python
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
