@@ -1,4 +1,5 @@
-"""Markdown for the results files: one table writer, one machine-facts list, and the write-and-print every script ends with."""
+"""Markdown for the results files: one table writer, one machine-facts list, and the write-and-print
+every script ends with."""
 
 
 def table(header, rows):

@@ -1,10 +1,10 @@
 """What reparameterisation buys: CPU latency of RepViT backbones and detectors, unfused vs fused.
 
-    python benchmarks/fuse_latency.py          # writes benchmarks/results/fuse_latency.md
-    python benchmarks/fuse_latency.py --quick  # one variant, 320 px, few repetitions
+    python benchmarks/fuse_latency.py                    # writes benchmarks/results/fuse_latency.md
+    python benchmarks/fuse_latency.py --quick --out DIR  # one variant, 320 px, 3 rounds: DIR/fuse_latency-quick.md
 
 Batch 1, PyTorch eager (no grad) and ONNX Runtime (CPU provider, opset 17), at 320 and 640 px.
-Fused and unfused runs are taken side by side and the fastest of each kept (``timing.race``).
+Fused and unfused runs are taken side by side and the fastest of each kept (``_timing.race``).
 """
 
 import argparse
@@ -23,7 +23,7 @@ import yolo_repvit  # noqa: F401
 from ultralytics import YOLO
 from ultralytics.nn import tasks
 
-OUT = Path(__file__).parent / "results" / "fuse_latency.md"
+RESULTS = Path(__file__).parent / "results"
 
 
 def networks(variant, fused):
@@ -58,7 +58,7 @@ def probes(net, x):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="repvit_m0_6 at 320 px only, 3 repetitions")
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for fuse_latency.md (-quick.md)")
     args = parser.parse_args(argv)
     variants = ["repvit_m0_6"] if args.quick else ["repvit_m0_6", "repvit_m0_9", "repvit_m1_1"]
     sizes = [320] if args.quick else [320, 640]
@@ -77,10 +77,14 @@ def main(argv=None):
                     rows.append((variant, part, size, runtime, before * 1e3, after.seconds * 1e3, 1 / after.ratio))
             print(f"done {variant} {size}px", file=sys.stderr)
 
-    text = facts(describe(torch.device("cpu"), torch.get_num_threads())) + f"\nFastest of {repeats} runs each, taken side by side, batch 1, ms.\n\n" + table(
-        ["variant", "network", "size", "runtime", "unfused ms", "fused ms", "speed-up"],
-        [(v, p, s, r, f"{b:.1f}", f"{a:.1f}", f"{k:.2f}x") for v, p, s, r, b, a, k in rows])
-    publish(text, args.out)
+    command = "python benchmarks/fuse_latency.py" + (" --quick" if args.quick else "")
+    text = (f"# Fused against unfused RepViT, CPU latency\n\n```bash\n{command}\n```\n\n"
+            f"Fastest of {repeats} runs each, taken side by side, batch 1, ms.\n\n"
+            + table(["variant", "network", "size", "runtime", "unfused ms", "fused ms", "speed-up"],
+                    [(v, p, s, r, f"{b:.1f}", f"{a:.1f}", f"{k:.2f}x") for v, p, s, r, b, a, k in rows])
+            + "\n## Machine\n\n" + facts(describe(torch.device("cpu"), torch.get_num_threads())))
+    args.out.mkdir(parents=True, exist_ok=True)
+    publish(text, args.out / f"fuse_latency{'-quick' if args.quick else ''}.md")
     return 0
 
 

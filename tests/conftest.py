@@ -2,6 +2,7 @@
 
 import copy
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -77,6 +78,11 @@ def run(command, *, env=None, drop=(), cwd=None, timeout=900, expect=0):
         pytest.fail(f"{' '.join(map(str, command))[:300]}\nexited {done.returncode}, expected {expect}\n"
                     f"--- stdout\n{done.stdout[-4000:]}\n--- stderr\n{done.stderr[-8000:]}")
     return done
+
+
+def script(name):
+    """The console script ``name`` (``yolo``, ``yolo-repvit``) of this environment."""
+    return shutil.which(name, path=os.path.dirname(sys.executable))
 
 
 def run_python(code, **kwargs):

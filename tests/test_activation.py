@@ -4,6 +4,8 @@ import importlib
 
 import torch
 
+from yolo_repvit import VARIANTS
+
 from conftest import OFF, run_python
 
 
@@ -86,3 +88,10 @@ def test_timm_is_imported_when_the_first_repvit_layer_is_built():
         print(before, "timm" in sys.modules)
     """, env=OFF)
     assert out.split("\n")[-2] == "False True"
+
+
+def test_names_placed_in_ultralytics_tasks_are_the_documented_ones():
+    listing = "from ultralytics.nn import tasks\n{activate}\nprint(sorted(vars(tasks)))"
+    before = eval(run_python(listing.format(activate=""), env=OFF).strip().splitlines()[-1])
+    after = eval(run_python(listing.format(activate="import yolo_repvit"), env=OFF).strip().splitlines()[-1])
+    assert set(after) - set(before) == set(VARIANTS)  # what the README's Python API section says, nothing more

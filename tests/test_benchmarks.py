@@ -25,11 +25,21 @@ def table_rows(markdown):
     return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[:1] + lines[2:]]
 
 
+def machine_facts(markdown):
+    """Labels of the machine facts, which close every results file: ``- **CPU**: ...`` -> ``CPU``."""
+    facts = markdown.rstrip().split("\n\n")[-1].splitlines()
+    assert all(line.startswith("- **") for line in facts), facts
+    return [line[4:line.index("**", 4)] for line in facts]
+
+
 def test_quick_report_writes_a_full_table_and_a_plot(tmp_path):
     run_script("report.py", "--quick", "--out", str(tmp_path), cwd=tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cpu-quick.md", "cpu-quick.png"]  # exports stay elsewhere
     assert (tmp_path / "cpu-quick.png").read_bytes()[:8] == PNG
-    header, *rows = table_rows((tmp_path / "cpu-quick.md").read_text())
+    text = (tmp_path / "cpu-quick.md").read_text()
+    assert "`python benchmarks/report.py --quick`" in text
+    assert {"CPU", "torch", "ultralytics", "timm", "onnxruntime"} <= set(machine_facts(text))
+    header, *rows = table_rows(text)
     assert header == ["config", "backbone", "params (M)", "GFLOPs@640", "PyTorch 64 (ms)", "ONNX Runtime 64 (ms)",
                       "training (img/s)", "time per GFLOP vs same-scale YOLO11, ONNX Runtime 64", "peak memory (MiB)",
                       "build (s)"]
@@ -41,11 +51,32 @@ def test_quick_report_writes_a_full_table_and_a_plot(tmp_path):
     assert rows[1][2:4] == ["3.89", "10.1"]  # the README's figures for yolo11n-repvit.yaml
 
 
-def test_learning_study_writes_curves_and_summary(tmp_path):
-    run_script("learning.py", "--epochs", "2", "--images", "16", "--imgsz", "64", "--batch", "8", "--out",
-               str(tmp_path), cwd=tmp_path)
-    assert (tmp_path / "learning.png").read_bytes()[:8] == PNG
-    text = (tmp_path / "learning.md").read_text()
-    assert "python benchmarks/learning.py yolo11n.yaml yolo11n-repvit.yaml --epochs 2 --imgsz 64" in text
+def test_quick_fuse_latency_writes_every_row(tmp_path):
+    run_script("fuse_latency.py", "--quick", "--out", str(tmp_path), cwd=tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["fuse_latency-quick.md"]
+    text = (tmp_path / "fuse_latency-quick.md").read_text()
+    assert "```bash\npython benchmarks/fuse_latency.py --quick\n```" in text
+    assert {"CPU", "torch", "ultralytics", "timm", "onnxruntime"} <= set(machine_facts(text))
     header, *rows = table_rows(text)
-    assert header[0] == "config" and [row[0] for row in rows] == ["`yolo11n.yaml`", "`yolo11n-repvit.yaml`"]
+    assert header == ["variant", "network", "size", "runtime", "unfused ms", "fused ms", "speed-up"]
+    networks, runtimes = ("backbone", "detector"), ("PyTorch", "ONNX Runtime")
+    assert [row[:4] for row in rows] == [["repvit_m0_6", net, "320", rt] for net in networks for rt in runtimes]
+    assert all(row[6].endswith("x") for row in rows)
+
+
+def test_quick_startup_writes_every_measurement(tmp_path):
+    run_script("startup.py", "--quick", "--out", str(tmp_path), cwd=tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["startup-quick.md"]
+    text = (tmp_path / "startup-quick.md").read_text()
+    assert "```bash\npython benchmarks/startup.py --quick\n```" in text
+    assert {"CPU", "torch", "ultralytics", "timm"} <= set(machine_facts(text))
+    header, *rows = table_rows(text)
+    assert header == ["measurement", "A", "B", "A - B", "A / B"]
+    assert [row[0] for row in rows] == ["`python -c pass`, whole process",
+                                        "`from ultralytics import YOLO` after `import torch`",
+                                        "first build in a fresh process", "... of which importing timm",
+                                        "... of which building", "second build, same process"]
+    assert [row[1].split(":")[0] for row in rows[:3]] == ["hook on", "plugin active", "yolo11n-repvit"]
+    assert rows[3][2] == "not imported"
+    assert "Modules loaded with the hook on and not with it off: none" in text  # the hook imports nothing
+    assert "After yolo11n's build timm was not imported." in text

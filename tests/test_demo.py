@@ -1,20 +1,15 @@
 """The README's first command: the demo trains, validates, predicts and says where things went."""
 
-import os
-import shutil
-import subprocess
-import sys
 
 import pytest
+
+from conftest import run, script
 
 pytestmark = pytest.mark.slow
 
 
 def test_demo_command_runs_end_to_end(tmp_path):
-    command = shutil.which("yolo-repvit", path=os.path.dirname(sys.executable))
-    done = subprocess.run([command, "demo", "--epochs", "3", "--images", "32"], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run([script("yolo-repvit"), "demo", "--epochs", "3", "--images", "32"], cwd=tmp_path)
     out = tmp_path / "repvit-demo"
     assert (out / "runs" / "train" / "weights" / "best.pt").is_file()
     assert (out / "runs" / "train" / "results.csv").read_text().count("\n") == 4  # header + 3 epochs

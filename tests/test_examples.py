@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 
 from yolo_repvit._data import make_detection_dataset
 
-from conftest import SEED_YAML
+from conftest import SEED_YAML, run
 
 pytestmark = pytest.mark.slow
 
@@ -21,18 +20,15 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 def user_env(tmp_path):
     """A user's environment: no pytest variables (with them ultralytics saves runs inside its own package),
     and a settings file of its own whose ``runs_dir`` is under tmp_path (the examples name no absolute project)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    env["YOLO_CONFIG_DIR"] = str(tmp_path / "config")
+    env = {"drop": [k for k in os.environ if k.startswith("PYTEST_")],
+           "env": {"YOLO_CONFIG_DIR": str(tmp_path / "config")}}
     run_example("-c", f"from ultralytics.utils import SETTINGS; SETTINGS.update(runs_dir={str(tmp_path / 'runs')!r})",
                 cwd=tmp_path, env=env)
     return env
 
 
 def run_example(*args, cwd, env):
-    done = subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=900)
-    assert done.returncode == 0, done.stderr[-4000:]
-    return done.stdout
+    return run([sys.executable, *args], cwd=cwd, **env).stdout
 
 
 def test_quickstart_trains_reloads_and_predicts(tmp_path, user_env):

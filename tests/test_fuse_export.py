@@ -9,7 +9,8 @@ from ultralytics import YOLO
 from ultralytics.nn import tasks
 from ultralytics.nn.tasks import DetectionModel
 
-from yolo_repvit.modules import PICKLED_CLASSES, RepViTLayer
+from yolo_repvit._ultralytics import _allowed
+from yolo_repvit.modules import RepViTLayer
 
 from conftest import OFF, randomise_batchnorm, repvit, run_python
 
@@ -126,11 +127,12 @@ def test_fused_backbone_converts_to_coreml():
     assert [o.name for o in mlmodel.get_spec().description.output]  # a Core ML program with an output
 
 
-def test_pickled_classes_list_is_exactly_what_a_checkpoint_holds(trained):
+def test_restricted_loading_rule_accepts_every_class_a_repvit_checkpoint_holds(trained):
     upstream = ("torch.", "ultralytics.", "collections.", "builtins.", "numpy.", "pathlib.", "_codecs.")
     held = {name for name in torch.serialization.get_unsafe_globals_in_checkpoint(str(trained / "weights" / "best.pt"))
             if not name.startswith(upstream)}
-    assert held == set(PICKLED_CLASSES)
+    assert "yolo_repvit.modules.RepViTLayer" in held and "timm.models.repvit.RepViTBlock" in held
+    assert [name for name in held if _allowed(name) is None] == []
 
 
 needs_safe_load = pytest.mark.skipif(not hasattr(tasks, "_SafeLoad"),

@@ -4,10 +4,6 @@ reloads in a fresh process, predicts and exports to ONNX.  Tiny generated data, 
 import csv
 import functools
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +21,7 @@ from yolo_repvit._data import CLASSES, KPT_SHAPE, TASKS, make_dataset
 from yolo_repvit._repvit_variants import VARIANTS
 from yolo_repvit._versions import version_tuple
 
-from conftest import OFF, run_python
+from conftest import OFF, run, run_python, script
 
 BACKBONE = {"n": "repvit_m0_6", "s": "repvit_m0_9", "m": "repvit_m1_1", "l": "repvit_m1_5", "x": "repvit_m2_3"}
 
@@ -250,10 +246,8 @@ def test_onnx_export_reproduces_the_fused_model(case, train_case, task_data):
 
 @pytest.mark.slow
 def test_yolo_cli_picks_the_segment_trainer_from_the_config_name(tmp_path, task_data):
-    yolo = shutil.which("yolo", path=os.path.dirname(sys.executable))
-    command = [yolo, "train", "model=yolo11n-repvit-seg.yaml", f"data={task_data['segment']}", "epochs=1", "imgsz=64",
-               "batch=8", "workers=0", "device=cpu", "plots=False", f"project={tmp_path}", "name=cli"]
-    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+    run([script("yolo"), "train", "model=yolo11n-repvit-seg.yaml", f"data={task_data['segment']}", "epochs=1",
+         "imgsz=64", "batch=8", "workers=0", "device=cpu", "plots=False", f"project={tmp_path}", "name=cli"],
+        cwd=tmp_path)
     assert yaml.safe_load((tmp_path / "cli" / "args.yaml").read_text())["task"] == "segment"
     assert (tmp_path / "cli" / "weights" / "best.pt").is_file()

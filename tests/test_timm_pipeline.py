@@ -4,8 +4,6 @@ by bare name, best.pt reloads and predicts in a process that never imports the p
 loading accepts it by rule, exports reproduce PyTorch without the plugin, and the multi-GPU worker
 script trains with the startup hook off."""
 
-import os
-import shutil
 import sys
 
 import numpy as np
@@ -15,16 +13,12 @@ import yaml
 from ultralytics import YOLO
 from ultralytics.nn import tasks
 
-from conftest import OFF, randomise_batchnorm, run, run_python, timm_row
+from conftest import OFF, randomise_batchnorm, run, run_python, script, timm_row
 
 pytestmark = pytest.mark.slow
 
 CONFIGS = {"convnext": "ConvNeXt", "fastvit": "FastViT", "mobilenetv4": "MobileNetV4"}  # yolo11n-<config>.yaml
 TRAIN = ["epochs=1", "imgsz=64", "batch=8", "workers=0", "device=cpu", "plots=False"]
-
-
-def yolo():
-    return shutil.which("yolo", path=os.path.dirname(sys.executable))
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +27,7 @@ def best(tmp_path_factory, detection_data):
     project = tmp_path_factory.mktemp("timm-runs")
     found = {}
     for config in CONFIGS:
-        run([yolo(), "train", f"model=yolo11n-{config}.yaml", f"data={detection_data}", *TRAIN,
+        run([script("yolo"), "train", f"model=yolo11n-{config}.yaml", f"data={detection_data}", *TRAIN,
              f"project={project}", f"name={config}"], cwd=project)
         found[config] = project / config / "weights" / "best.pt"
         assert yaml.safe_load((project / config / "args.yaml").read_text())["model"] == f"yolo11n-{config}.yaml"

@@ -1,10 +1,7 @@
 """Training end to end: the recipe's YAML, checkpoints that reload in a new process, resume, CLI."""
 
 import csv
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +9,7 @@ import torch
 
 from yolo_repvit.modules import RepViTLayer
 
-from conftest import OFF, SEED_YAML, run_python
+from conftest import OFF, SEED_YAML, run, run_python, script
 
 pytestmark = pytest.mark.slow
 
@@ -75,15 +72,14 @@ def test_last_pt_holds_the_training_graph(trained):
 def test_interrupted_training_resumes(tmp_path, detection_data):
     common = f"data={str(detection_data)!r}, imgsz=64, batch=8, workers=0, device='cpu', plots=False, verbose=False"
     run = tmp_path / "run"
-    crashed = subprocess.run([sys.executable, "-c", f"""
-import os
-import yolo_repvit
-from ultralytics import YOLO
-model = YOLO("yolo11n-repvit.yaml")
-model.add_callback("on_model_save", lambda trainer: os._exit(3))  # die right after epoch 1 is saved
-model.train(epochs=2, project={str(tmp_path)!r}, name="run", {common})
-"""], capture_output=True, text=True, env={**os.environ, **OFF}, timeout=600)
-    assert crashed.returncode == 3, crashed.stderr[-3000:]
+    run_python(f"""
+        import os
+        import yolo_repvit
+        from ultralytics import YOLO
+        model = YOLO("yolo11n-repvit.yaml")
+        model.add_callback("on_model_save", lambda trainer: os._exit(3))  # die right after epoch 1 is saved
+        model.train(epochs=2, project={str(tmp_path)!r}, name="run", {common})
+    """, env=OFF, expect=3)
     assert epochs_logged(run) == [1]
     run_python(f"""
         from ultralytics import YOLO
@@ -94,13 +90,10 @@ model.train(epochs=2, project={str(tmp_path)!r}, name="run", {common})
 
 
 def test_yolo_cli_trains_and_predicts_a_shipped_config_by_name(tmp_path, detection_data):
-    yolo = shutil.which("yolo", path=os.path.dirname(sys.executable))
     image_dir = detection_data.parent / "val" / "images"
-    train = [yolo, "train", "model=yolo11n-repvit.yaml", f"data={detection_data}", "epochs=1", "imgsz=64", "batch=8",
-             "workers=0", "device=cpu", "plots=False", f"project={tmp_path}", "name=cli"]
-    subprocess.run(train, cwd=tmp_path, check=True, capture_output=True, timeout=600)
+    run([script("yolo"), "train", "model=yolo11n-repvit.yaml", f"data={detection_data}", "epochs=1", "imgsz=64",
+         "batch=8", "workers=0", "device=cpu", "plots=False", f"project={tmp_path}", "name=cli"], cwd=tmp_path)
     best = tmp_path / "cli" / "weights" / "best.pt"
-    predict = [yolo, "predict", f"model={best}", f"source={image_dir}", "imgsz=64", "device=cpu", "save=False"]
-    done = subprocess.run(predict, cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run([script("yolo"), "predict", f"model={best}", f"source={image_dir}", "imgsz=64", "device=cpu",
+                "save=False"], cwd=tmp_path)
     assert done.stdout.count("64x64") + done.stderr.count("64x64") >= 8  # one line per validation image
