@@ -1,9 +1,11 @@
-"""What reparameterisation buys: CPU latency of RepViT backbones and detectors, unfused vs fused.
+"""What reparameterization buys: CPU latency of backbones and detectors, unfused vs fused.
 
     python benchmarks/fuse_latency.py                    # writes benchmarks/results/fuse_latency.md
-    python benchmarks/fuse_latency.py --quick --out DIR  # one variant, 320 px, 3 rounds: DIR/fuse_latency-quick.md
+    python benchmarks/fuse_latency.py --quick --out DIR  # two backbones, 320 px, 3 rounds: DIR/fuse_latency-quick.md
 
-Batch 1, PyTorch eager (no grad) and ONNX Runtime (CPU provider, opset 17), at 320 and 640 px.
+Measured for three RepViT variants and for the smallest model of every tested timm family whose
+``fuse()`` has something to reparameterize (found by building them, not listed here).  Batch 1,
+one thread, PyTorch eager (no grad) and ONNX Runtime (CPU provider, opset 17), at 320 and 640 px.
 Fused and unfused runs are taken side by side and the fastest of each kept (``_timing.race``).
 """
 
@@ -12,35 +14,55 @@ import io
 import sys
 from pathlib import Path
 
+import onnxruntime
+import torch
+import yaml
+from ultralytics.nn.tasks import DetectionModel
+
+import yolo_repvit
 from _machine import describe
 from _mdtable import facts, publish, table
 from _timing import Probe, race
-
-import onnxruntime
-import torch
-
-import yolo_repvit  # noqa: F401
-from ultralytics import YOLO
-from ultralytics.nn import tasks
+from yolo_repvit._configs import shipped_config
+from yolo_repvit._timm_families import FAMILIES
 
 RESULTS = Path(__file__).parent / "results"
+REPVIT = ("repvit_m0_6", "repvit_m0_9", "repvit_m1_1")
+THREADS = 1  # per runtime: a shared machine's other work makes parallel kernels wait on their slowest thread
 
 
-def networks(variant, fused):
+def row(name):
+    """The backbone row's module and arguments for ``name``: a RepViT variant at width 1.0, or a Timm row."""
+    return (name, [1.0]) if name.startswith("repvit_") else ("Timm", [name])
+
+
+def backbone(name):
+    module, args = row(name)
+    return yolo_repvit.backbone(module, *args)
+
+
+def reparameterizable(names):
+    """Those of ``names`` whose fuse() changes something (built once, from scratch)."""
+    return [name for name in names if not all(layer.fused for layer in backbone(name).layers)]
+
+
+def networks(name, fused):
     """The backbone alone (layers 0-4) and the whole YOLO11n-head detector, in eval mode."""
-    backbone = getattr(tasks, variant)(1.0).eval()
-    detector = YOLO(f"yolo11n-repvit-{variant.removeprefix('repvit_')}.yaml").model.eval()
+    d = yaml.safe_load(shipped_config("yolo11-repvit.yaml").read_text())
+    d["backbone"][0], d["scale"] = [-1, 1, *row(name)], "n"
+    nets = {"backbone": backbone(name).eval(), "detector": DetectionModel(d, verbose=False).eval()}
     if fused:
-        for layer in backbone:
-            layer.fuse()
-        detector.fuse(verbose=False)
-    return {"backbone": backbone, "detector": detector}
+        nets["backbone"].fuse()
+        nets["detector"].fuse(verbose=False)
+    return nets
 
 
 def onnx_session(net, x):
     buffer = io.BytesIO()
     torch.onnx.export(net, x, buffer, opset_version=17, dynamo=False)
-    return onnxruntime.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = THREADS
+    return onnxruntime.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
 
 
 def probes(net, x):
@@ -57,16 +79,18 @@ def probes(net, x):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="repvit_m0_6 at 320 px only, 3 repetitions")
+    parser.add_argument("--quick", action="store_true", help="repvit_m0_6 and fastvit_t8 at 320 px, 3 repetitions")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for fuse_latency.md (-quick.md)")
     args = parser.parse_args(argv)
-    variants = ["repvit_m0_6"] if args.quick else ["repvit_m0_6", "repvit_m0_9", "repvit_m1_1"]
+    torch.set_num_threads(THREADS)
+    names = ["repvit_m0_6", "fastvit_t8"] if args.quick else [*REPVIT,
+                                                              *reparameterizable(f.tested for f in FAMILIES)]
     sizes = [320] if args.quick else [320, 640]
     repeats = 3 if args.quick else 15
 
     rows = []
-    for variant in variants:
-        plain, fused = networks(variant, False), networks(variant, True)
+    for name in names:
+        plain, fused = networks(name, False), networks(name, True)
         for size in sizes:
             x = torch.rand(1, 3, size, size)
             for part in ("backbone", "detector"):
@@ -74,13 +98,15 @@ def main(argv=None):
                              {"fused": repeats}, reference="unfused")
                 for runtime, after in timed["fused"].items():
                     before = timed["unfused"][runtime].seconds
-                    rows.append((variant, part, size, runtime, before * 1e3, after.seconds * 1e3, 1 / after.ratio))
-            print(f"done {variant} {size}px", file=sys.stderr)
+                    rows.append((name, part, size, runtime, before * 1e3, after.seconds * 1e3, 1 / after.ratio))
+            print(f"done {name} {size}px", file=sys.stderr)
 
     command = "python benchmarks/fuse_latency.py" + (" --quick" if args.quick else "")
-    text = (f"# Fused against unfused RepViT, CPU latency\n\n```bash\n{command}\n```\n\n"
-            f"Fastest of {repeats} runs each, taken side by side, batch 1, ms.\n\n"
-            + table(["variant", "network", "size", "runtime", "unfused ms", "fused ms", "speed-up"],
+    text = (f"# Fused against unfused backbones, CPU latency\n\n```bash\n{command}\n```\n\n"
+            f"Fastest of {repeats} runs each, taken side by side, batch 1, ms. Backbones: RepViT variants at width "
+            "1.0, and the smallest model of every tested timm family that fuse() reparameterizes; detector: that "
+            "backbone under the YOLO11n head. One thread per runtime.\n\n"
+            + table(["backbone", "network", "size", "runtime", "unfused ms", "fused ms", "speed-up"],
                     [(v, p, s, r, f"{b:.1f}", f"{a:.1f}", f"{k:.2f}x") for v, p, s, r, b, a, k in rows])
             + "\n## Machine\n\n" + facts(describe(torch.device("cpu"), torch.get_num_threads())))
     args.out.mkdir(parents=True, exist_ok=True)

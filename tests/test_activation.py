@@ -4,9 +4,8 @@ import importlib
 
 import torch
 
-from yolo_repvit import VARIANTS
-
 from conftest import OFF, run_python
+from yolo_repvit import VARIANTS
 
 
 def wrappers(function):

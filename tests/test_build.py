@@ -6,10 +6,9 @@ from ultralytics import YOLO
 from ultralytics.nn import tasks
 from ultralytics.nn.tasks import DetectionModel
 
+from conftest import repvit
 from yolo_repvit import VARIANTS
 from yolo_repvit.modules import RepViTLayer
-
-from conftest import repvit
 
 
 def test_timm_registry_matches_our_variant_table():

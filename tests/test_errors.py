@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from yolo_repvit._rows import show_row
-
 from conftest import RECIPE, recipe, timm_row
+from yolo_repvit._rows import show_row
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "errors.md"
 VALID = ("repvit_m0_6, repvit_m0_9, repvit_m1_0, repvit_m1_1, repvit_m1_5, repvit_m2_3, repvit_m1, repvit_m2, "

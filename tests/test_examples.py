@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from yolo_repvit._data import make_detection_dataset
-
 from conftest import SEED_YAML, run
+from yolo_repvit._data import make_detection_dataset
 
 pytestmark = pytest.mark.slow
 

@@ -9,10 +9,9 @@ from ultralytics import YOLO
 from ultralytics.nn import tasks
 from ultralytics.nn.tasks import DetectionModel
 
+from conftest import OFF, randomise_batchnorm, repvit, run_python
 from yolo_repvit._ultralytics import _allowed
 from yolo_repvit.modules import RepViTLayer
-
-from conftest import OFF, randomise_batchnorm, repvit, run_python
 
 
 @pytest.mark.parametrize(("variant", "width"), [("repvit_m0_6", 0.5), ("repvit_m0_9", 1.0), ("repvit_m1", 0.25),

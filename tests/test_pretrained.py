@@ -11,12 +11,11 @@ from timm.models.repvit import RepVit
 from ultralytics import YOLO
 from ultralytics.nn.tasks import DetectionModel
 
+from conftest import randomise_batchnorm, repvit, run_python
 from yolo_repvit import RepViTError
 from yolo_repvit._repvit import official_names
 from yolo_repvit._repvit_variants import VARIANTS
 from yolo_repvit._rows import parse_row
-
-from conftest import randomise_batchnorm, repvit, run_python
 
 CLASSIFIER_TO_OFFICIAL = {"head.head.": "classifier.classifier.", "head.head_dist.": "classifier.classifier_dist."}
 

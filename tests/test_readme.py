@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_configs import backbones
 
+from test_configs import backbones
 from yolo_repvit._repvit_variants import VARIANTS
 
 README = Path(__file__).resolve().parents[1] / "README.md"

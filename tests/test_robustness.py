@@ -10,9 +10,8 @@ from hypothesis import strategies as st
 from ultralytics import YOLO
 from ultralytics.nn.tasks import DetectionModel
 
-from yolo_repvit import VARIANTS, RepViTError
-
 from conftest import OFF, RECIPE, repvit, run_python
+from yolo_repvit import VARIANTS, RepViTError
 
 NEIGHBOUR = """
 from ultralytics.nn import tasks

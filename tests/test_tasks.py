@@ -15,13 +15,12 @@ from PIL import Image
 from ultralytics import YOLO
 from ultralytics.nn import tasks
 
+from conftest import OFF, run, run_python, script
 from yolo_repvit import RepViTError, _ultralytics
 from yolo_repvit._configs import CONFIG_DIR
 from yolo_repvit._data import CLASSES, KPT_SHAPE, TASKS, make_dataset
 from yolo_repvit._repvit_variants import VARIANTS
 from yolo_repvit._versions import version_tuple
-
-from conftest import OFF, run, run_python, script
 
 BACKBONE = {"n": "repvit_m0_6", "s": "repvit_m0_9", "m": "repvit_m1_1", "l": "repvit_m1_5", "x": "repvit_m2_3"}
 

@@ -11,12 +11,11 @@ from safetensors.torch import save_file
 from ultralytics.cfg import get_cfg
 from ultralytics.nn.tasks import DetectionModel
 
+from conftest import randomise_batchnorm, run_python, timm_row
 from yolo_repvit import RepViTError
 from yolo_repvit._timm_families import FAMILIES, REFUSED
 from yolo_repvit._ultralytics import _allowed
 from yolo_repvit.modules import DATA_CLASSES, TimmBackbone, TimmFeature
-
-from conftest import randomise_batchnorm, run_python, timm_row
 
 BATCHNORM = torch.nn.modules.batchnorm._BatchNorm
 

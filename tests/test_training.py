@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from yolo_repvit.modules import RepViTLayer
-
 from conftest import OFF, SEED_YAML, run, run_python, script
+from yolo_repvit.modules import RepViTLayer
 
 pytestmark = pytest.mark.slow
 

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from yolo_repvit import _versions as environment
-
 from conftest import OFF, run_python
+from yolo_repvit import _versions as environment
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
