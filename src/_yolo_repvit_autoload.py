@@ -2,9 +2,9 @@
 
 The wheel installs ``yolo_repvit-autoload.pth`` (and ``yolo_repvit-autoload.start`` for Python
 3.15+), which call :func:`install` when the interpreter starts.  That costs one environment
-lookup and one entry on ``sys.meta_path``: nothing is imported until ultralytics is (its package
-imports ``ultralytics.utils.checks`` first, before the ``yolo`` command reads ``cfg=``), and only
-then is ``yolo_repvit`` imported, which activates the plugin.
+lookup and one entry on ``sys.meta_path``: nothing is imported until ultralytics is (the first of
+the modules in :data:`PATCHED` to finish, before the ``yolo`` command reads ``cfg=``), and only then
+is ``yolo_repvit`` imported, which activates the plugin.
 
 This module must import only the standard library, must never raise at startup and must never
 print; set ``YOLO_REPVIT_AUTOLOAD=0`` to switch it off.  :func:`when_imported` is also the
@@ -16,12 +16,18 @@ import sys
 from _thread import RLock  # not threading, nor importlib.abc: they would add ~20 ms to every interpreter start
 
 ENV_SWITCH = "YOLO_REPVIT_AUTOLOAD"
-TRIGGER = "ultralytics.utils.checks"
+# The ultralytics modules the plugin patches, each with the function of ``yolo_repvit._ultralytics`` that
+# does it.  The startup hook watches them all: which of them finishes executing first differs between
+# releases (8.3.0 imports ``nn.tasks`` while ``utils.checks`` is still being imported), and an import
+# that was under way before anyone watched its module would run no callback.
+PATCHED = {"ultralytics.utils.checks": "install_checks", "ultralytics.nn.tasks": "install_tasks",
+           "ultralytics.utils.dist": "install_dist", "ultralytics.engine.trainer": "install_trainer"}
 
 _callbacks = {}  # module name -> callbacks waiting for that module to finish executing
 _executed = {}  # module name -> that module, once its code has run (the import system may still be finishing)
 _lock = RLock()
 _installed = False
+_failed = []  # the error, if activating the plugin failed
 
 
 def when_imported(name, callback):
@@ -105,14 +111,17 @@ class _CallbackLoader:
         return getattr(self._loader, name)
 
 
-def _activate_plugin(_tasks_module):
+def _activate_plugin(_module):
+    if "yolo_repvit" in sys.modules or _failed:
+        return
     try:
         import yolo_repvit  # noqa: F401  (importing it activates it)
     except Exception as error:  # noqa: BLE001  ultralytics must still import; say why RepViT is absent
         import warnings
 
+        _failed.append(error)  # say it once, not once per watched module
         warnings.warn(
-            f"yolo-repvit could not be activated ({type(error).__name__}: {error}); RepViT model rows "
+            f"yolo-repvit could not be activated ({type(error).__name__}: {error}); RepViT and Timm rows "
             f"will not resolve. Reinstall yolo-repvit, or set {ENV_SWITCH}=0 to stop this attempt.",
             RuntimeWarning,
             stacklevel=2,
@@ -148,6 +157,7 @@ def install():
         if os.environ.get(ENV_SWITCH, "1").strip().lower() in {"0", "false", "no", "off"}:
             sys.excepthook = _explain_when_off(sys.excepthook)
             return
-        when_imported(TRIGGER, _activate_plugin)
+        for name in PATCHED:
+            when_imported(name, _activate_plugin)
     except Exception:  # noqa: BLE001  a startup hook must never break the interpreter
         pass

@@ -11,7 +11,9 @@ Public names (``__all__``): :func:`activate`, :func:`backbone`, :class:`RepViTEr
 classes checkpoints hold live in :mod:`yolo_repvit.modules`; every other module is internal.
 """
 
-from _yolo_repvit_autoload import when_imported
+import functools
+
+from _yolo_repvit_autoload import PATCHED, when_imported
 
 from ._errors import RepViTError
 from ._repvit_variants import VARIANTS
@@ -33,27 +35,14 @@ def __getattr__(name):
 
 def activate():
     """Patch ultralytics for backbone rows; idempotent, thread-safe, and called by ``import yolo_repvit``."""
-    when_imported("ultralytics.utils.checks", _on_checks)
-    when_imported("ultralytics.nn.tasks", _on_tasks)
-    when_imported("ultralytics.utils.dist", _on_dist)
+    for module, installer in PATCHED.items():
+        when_imported(module, functools.partial(_install, installer))
 
 
-def _on_checks(checks):
+def _install(installer, module):
     from . import _ultralytics
 
-    _ultralytics.install_checks(checks)
-
-
-def _on_tasks(tasks):
-    from . import _ultralytics
-
-    _ultralytics.install_tasks(tasks)
-
-
-def _on_dist(dist):
-    from . import _ultralytics
-
-    _ultralytics.install_dist(dist)
+    getattr(_ultralytics, installer)(module)
 
 
 activate()

@@ -14,6 +14,7 @@ import weakref
 from pathlib import Path
 
 import torch
+import yaml
 
 from ._build import batchnorm_state, build_layers, restore_batchnorm
 from ._configs import shipped_config
@@ -30,6 +31,9 @@ _built_batchnorm = weakref.WeakKeyDictionary()  # backbone layer -> its BatchNor
 # channels verbatim from args[1] when args[3] is True (8.3.0 onwards) and the module it builds
 # (a 7x7 conv from one channel) is tiny; it is replaced by the real layer right after.
 _PLACEHOLDER = "ResNetLayer"
+# optimizer=auto picks a small AdamW/MuSGD rate for runs of at most this many iterations (all tested releases).
+AUTO_SHORT_RUN = 10_000
+SCRATCH_ARGS = "repvit-scratch.yaml"  # the shipped training arguments for from-scratch backbones
 # What older releases' is_fused() counts as a normalization layer: torch.nn classes named *Norm*
 _NORMS = tuple(cls for name, cls in vars(torch.nn).items() if isinstance(cls, type) and "Norm" in name)
 
@@ -53,6 +57,12 @@ def install_checks(checks):
     """Patch ``ultralytics.utils.checks``, which the ``yolo`` command uses for ``cfg=`` before ``tasks`` exists."""
     with _lock:
         _patch(checks, "check_yaml", _check_yaml)
+
+
+def install_trainer(trainer):
+    """Patch ``ultralytics.engine.trainer`` to say when ``optimizer=auto`` picks a rate too small for our backbones."""
+    with _lock:
+        _patch(trainer.BaseTrainer, "build_optimizer", _build_optimizer)
 
 
 def install_dist(dist):
@@ -145,10 +155,10 @@ def _check_min_ultralytics(d):
                           f"'ultralytics>={needed}', or pick a config without this requirement.")
 
 
-def _log(message):
+def _log(message, warning=False):
     from ultralytics.utils import LOGGER
 
-    LOGGER.info(message)
+    (LOGGER.warning if warning else LOGGER.info)(message)
 
 
 def _log_layers(model, d, spec):
@@ -245,6 +255,26 @@ def _allowed(qualified_name):
         return obj
     defined_here = isinstance(obj, type) and obj.__module__ == module
     return obj if defined_here and issubclass(obj, torch.nn.Module) else None
+
+
+def _build_optimizer(upstream, trainer, *args, **kwargs):
+    """Upstream's optimizer, untouched; plus one log line when ``optimizer=auto`` chose it for a short run of a
+    from-scratch backbone row, naming what it chose and the shipped training arguments to use instead."""
+    optimizer = upstream(trainer, *args, **kwargs)
+    call = inspect.signature(upstream).bind(trainer, *args, **kwargs)
+    call.apply_defaults()
+    model = getattr(call.arguments["model"], "module", call.arguments["model"])  # a DDP wrapper holds the model
+    spec = backbone_spec(getattr(model, "yaml", None) or {})
+    from_yaml = str(trainer.args.model).endswith((".yaml", ".yml")) and not isinstance(trainer.args.pretrained, str)
+    if (str(call.arguments["name"]).lower() == "auto" and call.arguments["iterations"] <= AUTO_SHORT_RUN
+            and spec is not None and spec.pretrained is False and from_yaml):
+        advice = " ".join(f"{k}={v}" for k, v in yaml.safe_load(shipped_config(SCRATCH_ARGS).read_text()).items())
+        chosen = f"{type(optimizer).__name__} with lr0={optimizer.param_groups[0]['lr']:g}"
+        _log(f"yolo-repvit: optimizer=auto chose {chosen} "
+             f"(ultralytics {ultralytics_version()}, {call.arguments['iterations']:.0f} iterations), a rate at which "
+             f"a from-scratch {spec.kind} backbone learns slowly. For from-scratch training pass cfg={SCRATCH_ARGS} "
+             f"({advice}) or set optimizer= and lr0= yourself.", warning=True)
+    return optimizer
 
 
 def _generate_ddp_file(upstream, trainer):
