@@ -232,6 +232,15 @@ def test_every_config_in_cfg_is_generated():
     assert set(p.name for p in CONFIG_DIR.glob("*.yaml")) - HAND_WRITTEN == set(expected_files())
 
 
+def test_configs_command_lists_every_shipped_file():
+    from conftest import run, script
+
+    lines = run([script("yolo-repvit"), "configs"]).stdout.splitlines()
+    split = next(i for i, line in enumerate(lines) if line.startswith("# training arguments"))
+    assert [line for line in lines[:split] if not line.startswith("#")] == sorted(expected_files())
+    assert lines[split + 1:] == sorted(HAND_WRITTEN)
+
+
 if __name__ == "__main__":
     for stale in set(p.name for p in CONFIG_DIR.glob("*.yaml")) - HAND_WRITTEN - set(expected_files()):
         (CONFIG_DIR / stale).unlink()

@@ -11,7 +11,7 @@ from safetensors.torch import save_file
 from ultralytics.cfg import get_cfg
 from ultralytics.nn.tasks import DetectionModel
 
-from conftest import randomise_batchnorm, run_python, timm_row
+from conftest import randomise_batchnorm, run, run_python, script, timm_row
 from yolo_repvit import RepViTError
 from yolo_repvit._timm_families import FAMILIES, REFUSED
 from yolo_repvit._ultralytics import _allowed
@@ -219,3 +219,24 @@ def test_weights_of_a_truncated_file_are_refused(tmp_path):
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     with pytest.raises(RepViTError, match=r"it is not a complete PyTorch or safetensors file"):
         build("fastvit_t8", str(path))
+
+
+@pytest.mark.slow
+def test_backbones_command_checks_names_without_downloading(tmp_path):
+    done = run([script("yolo-repvit"), "backbones", "convnext_atto", "vit_tiny_patch16_224"], expect=1,
+               env={"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path)})
+    assert done.stdout.splitlines() == [
+        "convnext_atto", "  row: [-1, 1, Timm, [convnext_atto]]",
+        "  strides 4/8/16/32, channels 40/80/160/320; nothing for fuse() to reparameterize; ImageNet weights: d2_in1k",
+        "vit_tiny_patch16_224",
+        "  refused: Timm row vit_tiny_patch16_224: its feature maps are at strides 16, but a backbone row needs one at "
+        "each of 4, 8, 16 and 32 (missing 4, 8, 32). Models that downsample by 16 at once (ViT, LeViT, SHViT) cannot "
+        "feed a YOLO head; pick a hierarchical model, e.g. convnext_atto or mobilenetv4_conv_small."]
+
+
+@pytest.mark.slow
+def test_backbones_command_lists_every_family_the_tests_cover():
+    out = run([script("yolo-repvit"), "backbones"]).stdout
+    headings = [line for line in out.splitlines() if line and not line.startswith(("#", " "))]
+    assert [h.split(" (")[0] for h in headings] == ["repvit_m0_6", *(f.tested for f in FAMILIES + REFUSED)]
+    assert out.count("  refused: ") == len(REFUSED) and "fuse() reparameterizes it" in out

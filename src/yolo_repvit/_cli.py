@@ -1,4 +1,7 @@
-"""``yolo-repvit``: the demo (train a RepViT YOLO11n on generated data, no downloads) and helpers.
+"""``yolo-repvit``: the demo, the shipped configs and the backbones a row can take.
+
+The demo trains a RepViT YOLO11n on generated data (no downloads); ``configs`` lists the shipped
+YAMLs; ``backbones`` reports the timm families the tests cover, or checks timm model names.
 
 Training, validation, prediction and export go through ultralytics' own ``yolo`` command,
 which sees RepViT configs once this package is installed.
@@ -77,9 +80,12 @@ def main(argv=None):
     if args.command == "configs":
         from ._configs import CONFIG_DIR, shipped_configs
 
-        print(f"# in {CONFIG_DIR}; use with a scale letter after the version, e.g. yolo11s-repvit.yaml, "
-              "yolov8s-repvit.yaml, yolo26s-repvit.yaml")
-        print("\n".join(shipped_configs()))
+        models = [name for name in shipped_configs() if name.startswith("yolo")]
+        print(f"# model configs in {CONFIG_DIR}; use with a scale letter after the version, e.g. yolo11s-repvit.yaml, "
+              "yolo11n-convnext.yaml, yolo26s-repvit.yaml")
+        print("\n".join(models))
+        print("# training arguments, used as cfg=<name>")
+        print("\n".join(name for name in shipped_configs() if name not in models))
         return 0
     demo(args.out, args.model, args.epochs, args.imgsz, args.images, device=args.device)
     return 0
