@@ -7,6 +7,7 @@ without touching the benchmark.  A config that picks its backbone per scale
 """
 
 import re
+from pathlib import Path
 
 import yaml
 
@@ -14,18 +15,23 @@ from yolo_repvit._configs import shipped_config, shipped_configs
 
 REFERENCE = "yolo11n.yaml"  # every ratio in the report is against this model, timed in the same rounds
 UPSTREAM = (REFERENCE, "yolo11s.yaml", "yolo11m.yaml", "yolo11l.yaml", "yolo11x.yaml")
-QUICK = (REFERENCE, "yolo11n-repvit.yaml")
+QUICK = (REFERENCE, "yolo11n-repvit.yaml", "yolo11n-convnext.yaml")
 SCALES = "nsmlx"
 
 
 def detection_configs():
-    """Shipped detection configs as buildable names: those choosing the backbone per scale, the others."""
+    """Shipped detection configs as buildable names: those choosing the backbone per scale, the others.
+
+    Only the YOLO11 head, so that rows differ in their backbone alone; configs with ImageNet weights are
+    left out: they cost what their from-scratch twins cost, and their weights would have to be downloaded.
+    """
     per_scale, fixed = [], []
     for file in shipped_configs():
         d = yaml.safe_load(shipped_config(file).read_text())
-        if d["head"][-1][2] != "Detect":
+        yolo11_head = file.startswith("yolo11-") and not file.endswith("-p2.yaml") and d["head"][-1][2] == "Detect"
+        if not yolo11_head or any(arg is True for arg in d["backbone"][0][3]):
             continue
-        if isinstance(d["backbone"][0][3][0], dict):  # RepViT row maps scale -> variant
+        if isinstance(d["backbone"][0][3][0], dict):  # the row maps scale -> backbone
             per_scale += [with_scale(file, scale) for scale in d["scales"]]
         else:
             fixed.append(with_scale(file, "n"))
@@ -46,6 +52,12 @@ def all_models():
 def upstream_of(name):
     """The upstream YOLO11 model of the same scale as a buildable name."""
     return next(up for up in UPSTREAM if scale_of(up) == scale_of(name))
+
+
+def family_of(name):
+    """The backbone family a config name says: ``yolo11n-convnext.yaml`` -> ``convnext``; YOLO11 for upstream's."""
+    parts = Path(name).stem.split("-")
+    return parts[1] if len(parts) > 1 else "YOLO11"
 
 
 def scale_of(name):

@@ -10,30 +10,42 @@ from _candidates import REFERENCE  # noqa: E402
 from _render import deployment_metric, label, name, timed_metrics  # noqa: E402
 
 
-def learning_curves(curves, path):
-    """mAP50-95 against epoch, one line per config."""
-    fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
-    for cfg, curve in curves.items():
-        ax.plot(range(1, len(curve) + 1), curve, marker=".", label=cfg)
-    ax.set(xlabel="epoch", ylabel="mAP50-95 (validation)", ylim=(0, 1),
-           title="Training from scratch on generated shapes")
-    ax.grid(alpha=0.3)
-    ax.legend()
+def learning_curves(panels, path, title):
+    """mAP50-95 against epoch: one panel per dataset, per series the mean over seeds and its min-max band.
+
+    ``panels`` maps a panel title to ``{series label: [curve of each seed]}``; curves of a series share a length.
+    """
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.8), layout="constrained", squeeze=False)
+    for ax, (panel, series) in zip(axes[0], panels.items()):
+        for k, (legend, curves) in enumerate(series.items()):
+            epochs = range(1, len(curves[0]) + 1)
+            per_epoch = list(zip(*curves))
+            colour = f"C{k}"
+            ax.plot(epochs, [sum(v) / len(v) for v in per_epoch], color=colour, label=f"{legend} ({len(curves)} seeds)")
+            ax.fill_between(epochs, [min(v) for v in per_epoch], [max(v) for v in per_epoch], color=colour, alpha=0.2)
+        ax.set(xlabel="epoch", ylabel="mAP50-95 (validation)", title=panel)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
     _save(fig, path)
 
 
 def report_figure(rows, plan, device, device_name, path):
-    """Left: deployment latency against GFLOPs, upstream and RepViT apart, so cost per operation shows as
+    """Left: deployment latency against GFLOPs, one colour per backbone family, so cost per operation shows as
     height above the upstream line.  Right: every timed figure of every model as a time ratio to yolo11n."""
     deploy = deployment_metric(device, plan.sizes)
     metrics = timed_metrics(rows)
     fig, (left, right) = plt.subplots(1, 2, figsize=(15, 0.25 * len(rows) * len(metrics) / 2 + 3),
                                       layout="constrained")
-    for upstream, colour, kind in ((True, "tab:blue", "upstream YOLO11"), (False, "tab:orange", "RepViT backbone")):
-        chosen = {cfg: row for cfg, row in rows.items() if (row["backbone"] == "YOLO11") == upstream}
+    families = sorted({row["family"] for row in rows.values()}, key=lambda f: (f != "YOLO11", f))
+    for family in families:
+        upstream = family == "YOLO11"
+        kind = "upstream YOLO11" if upstream else f"{family} backbone"
+        chosen = {cfg: row for cfg, row in rows.items() if row["family"] == family}
         xs = [row["gflops"] for row in chosen.values()]
         ys = [row["timings"][deploy].seconds * 1000 for row in chosen.values()]
-        left.plot(xs, ys, "o-" if upstream else "o", color=colour, label=kind)
+        left.plot(xs, ys, "o-" if upstream else "o", label=kind)
         for cfg, x, y in zip(chosen, xs, ys):
             left.annotate(_short(cfg), (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
     left.set(xscale="log", yscale="log", xlabel="GFLOPs at 640 (fused)", ylabel=f"{label(deploy, device)}, fastest run",

@@ -67,7 +67,8 @@ def markdown(rows, plan, device, run, figure):
                      f"{row['memory']:.0f} ({row['memory'] / ref['memory']:.2f}x)",
                      f"{row['build'].seconds:.2f} ({row['build'].ratio:.2f}x)"))
     load = " and ".join("n/a" if v is None else f"{v:.1f}" for v in run["load"])
-    return (f"# Model selection on {run['device']} ({device.type.upper()}): RepViT configs next to YOLO11\n\n"
+    return (f"# Model selection on {run['device']} ({device.type.upper()}): RepViT and timm backbones next to "
+            "YOLO11\n\n"
             f"Every figure in brackets is a ratio to `{REFERENCE}` measured in the same run. Reproduce with "
             f"`{run['command']}`.\n\n"
             + table(header, body) + f"\n![latency against GFLOPs, and ratios to {REFERENCE}]({figure})\n\n"
@@ -92,7 +93,7 @@ def _notes(plan, device, deploy, threads):
         f"`{REFERENCE}`, which of the two goes first alternating; models take turns in a new random order each "
         "round. A cell shows the fastest run (other work on the machine only adds time) and, in brackets, that "
         "over the fastest of the reference's runs taken beside it (see `_timing.py`).",
-        f"PyTorch: the fused model (RepViT reparameterised, conv+BN folded), batch 1, random input, "
+        f"PyTorch: the fused model (backbone reparameterized, conv+BN folded), batch 1, random input, "
         f"`torch.inference_mode()`, {threads}"
         + (", fp16, 20 calls per sample, synchronised." if cuda else "."),
         "ONNX Runtime: the file `yolo export format=onnx imgsz=<size>` writes (ultralytics' exporter with "

@@ -73,7 +73,9 @@ def describe_model(yolo):
     from ultralytics.utils.torch_utils import get_flops
 
     model = yolo.model
-    return {"backbone": getattr(model.model[0], "variant", "YOLO11"),
+    first = model.model[0]
+    return {"backbone": getattr(first, "variant", None) or getattr(first, "model", None) or "YOLO11",
+            "family": _candidates.family_of(yolo.model.yaml.get("yaml_file", "")),
             "params": sum(p.numel() for p in model.parameters()) / 1e6,
             "gflops": get_flops(_probes.fused(model), 640)}
 

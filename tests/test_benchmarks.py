@@ -43,7 +43,8 @@ def test_quick_report_writes_a_full_table_and_a_plot(tmp_path):
     assert header == ["config", "backbone", "params (M)", "GFLOPs@640", "PyTorch 64 (ms)", "ONNX Runtime 64 (ms)",
                       "training (img/s)", "time per GFLOP vs same-scale YOLO11, ONNX Runtime 64", "peak memory (MiB)",
                       "build (s)"]
-    assert [row[:2] for row in rows] == [["`yolo11n.yaml`", "YOLO11"], ["`yolo11n-repvit.yaml`", "repvit_m0_6"]]
+    assert [row[:2] for row in rows] == [["`yolo11n.yaml`", "YOLO11"], ["`yolo11n-repvit.yaml`", "repvit_m0_6"],
+                                         ["`yolo11n-convnext.yaml`", "convnext_atto"]]
     assert all(len(row) == len(header) for row in rows)
     reference = rows[0]
     assert all(cell.endswith("(1.00x)") for cell in reference[4:7] + reference[8:])
