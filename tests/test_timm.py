@@ -13,7 +13,7 @@ from ultralytics.nn.tasks import DetectionModel
 
 from conftest import randomise_batchnorm, run, run_python, script, timm_row
 from yolo_repvit import RepViTError
-from yolo_repvit._timm_families import FAMILIES, REFUSED
+from yolo_repvit._timm_families import FAMILIES, REFUSED, SHIPPED
 from yolo_repvit._ultralytics import _allowed
 from yolo_repvit.modules import DATA_CLASSES, TimmBackbone, TimmFeature
 
@@ -240,3 +240,23 @@ def test_backbones_command_lists_every_family_the_tests_cover():
     headings = [line for line in out.splitlines() if line and not line.startswith(("#", " "))]
     assert [h.split(" (")[0] for h in headings] == ["repvit_m0_6", *(f.tested for f in FAMILIES + REFUSED)]
     assert out.count("  refused: ") == len(REFUSED) and "fuse() reparameterizes it" in out
+
+
+# The first output of each task head at 64x64 with 80 classes (1000 to classify): 8x8 + 4x4 + 2x2 = 84 anchors.
+TASK_OUTPUTS = {"": (1, 4 + 80, 84), "-seg": (1, 4 + 80 + 32, 84), "-pose": (1, 4 + 80 + 17 * 3, 84),
+                "-obb": (1, 4 + 80 + 1, 84), "-cls": (1, 1000)}
+
+
+@pytest.mark.parametrize("suffix", list(TASK_OUTPUTS))
+@pytest.mark.parametrize("family", SHIPPED, ids=[f.config for f in SHIPPED])
+def test_shipped_timm_configs_build_for_every_task(family, suffix, tmp_path, monkeypatch):
+    from ultralytics import YOLO
+
+    monkeypatch.chdir(tmp_path)  # found by bare name
+    model = YOLO(f"yolo11n-{family.config}{suffix}.yaml")
+    assert model.model.model[0].model == family.scale_models["n"]
+    with torch.no_grad():
+        out = model.model.eval()(torch.zeros(1, 3, 64, 64))
+    while isinstance(out, (list, tuple)):  # predictions come first, however a release nests the rest
+        out = out[0]
+    assert tuple(out.shape) == TASK_OUTPUTS[suffix]
