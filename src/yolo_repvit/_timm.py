@@ -26,9 +26,9 @@ def build(spec):
     timm = import_timm(f"{TIMM} layers")
     where = f"{TIMM} row {spec.name}"
     check_name(timm, spec.name, where)
-    body = _feature_extractor(timm, spec, where)
     if spec.tag and spec.tag not in tags(timm, spec.name):
         raise _unknown_tag(timm, spec, spec.tag, where)
+    body = _feature_extractor(timm, spec, where)
     taps, channels, channels_last = _maps(body, spec, where)
     source = load_pretrained(timm, body, spec, where) if spec.pretrained is not False else None
     layers = [TimmBackbone(body, spec.name, taps, channels, channels_last)]
@@ -116,8 +116,11 @@ def _maps(body, spec, where):
             layouts.add(True)
         else:
             raise RepViTError(f"{where}: its stride {stride} map has shape {shape} on a {height}x{width} input, "
-                              f"which is no {size[0]}x{size[1]} map; timm's feature extractor for {spec.name} cannot "
-                              "be used.")
+                              f"which is no {size[0]}x{size[1]} map: it does not keep to strides at every multiple of "
+                              "32, as a YOLO head needs; pick another model.")
+    if len(layouts) > 1:
+        raise RepViTError(f"{where}: timm's feature extractor gives some maps channels-first and some channels-last; "
+                          "a backbone row needs one layout. Pick another model.")
     return taps, channels, layouts == {True}
 
 
