@@ -28,8 +28,9 @@ def build(spec):
     """The five :class:`RepViTLayer` of a RepViT row, and where their weights came from (None: from scratch)."""
     net = repvit_net(spec.name, spec.width, spec.in_channels)
     source = load_pretrained(net, spec) if spec.pretrained is not False else None
-    layers = [RepViTLayer(body, spec.name, i, c)
-              for i, (body, c) in enumerate(zip((net.stem, *net.stages), spec.repvit_channels))]
+    widths = scaled_widths(spec.name, spec.width)
+    channels = (widths[0], *widths)  # the stem's output has the first stage's width
+    layers = [RepViTLayer(body, spec.name, i, c) for i, (body, c) in enumerate(zip((net.stem, *net.stages), channels))]
     for layer in layers:
         layer.f = -1  # each reads the one before it
     return layers, source

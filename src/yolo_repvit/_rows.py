@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from ._errors import RepViTError
-from ._repvit_variants import VARIANTS, check_variant, check_width, scaled_widths
+from ._repvit_variants import VARIANTS, check_variant, check_width
 
 REPVIT = "RepViT"
 TIMM = "Timm"
@@ -58,12 +58,6 @@ class BackboneSpec:
         if self.pretrained is True:
             return self.tag
         return None if self.pretrained is False or is_weight_path(self.pretrained) else self.pretrained
-
-    @property
-    def repvit_channels(self):
-        """Output channels of layers 0-4 of a RepViT row: the stem, then each stage."""
-        widths = scaled_widths(self.name, self.width)
-        return (widths[0], *widths)
 
 
 def is_weight_path(value):
