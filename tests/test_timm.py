@@ -260,3 +260,18 @@ def test_shipped_timm_configs_build_for_every_task(family, suffix, tmp_path, mon
     while isinstance(out, (list, tuple)):  # predictions come first, however a release nests the rest
         out = out[0]
     assert tuple(out.shape) == TASK_OUTPUTS[suffix]
+
+
+@pytest.mark.parametrize("args", [("repvit_m0_9", 0.5), ("Timm", "fastvit_t8")], ids=["RepViT", "Timm"])
+def test_public_backbone_returns_the_four_maps_and_fuses(args):
+    import yolo_repvit
+
+    net = yolo_repvit.backbone(*args).eval()
+    randomise_batchnorm(net)
+    x = torch.rand(2, 3, 64, 96, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        maps = net(x)
+        fused = net.fuse()(x)
+    assert net.strides == (4, 8, 16, 32)
+    assert [tuple(m.shape) for m in maps] == [(2, c, 64 // s, 96 // s) for c, s in zip(net.channels, net.strides)]
+    assert all((a - b).abs().max() <= 1e-4 * a.abs().max() for a, b in zip(maps, fused))

@@ -29,7 +29,13 @@ def build_layers(spec):
 
 
 def backbone(module, *args, ch=3):
-    """Layers 0-4 of the backbone row ``[-1, 1, module, args]`` as a :class:`~yolo_repvit.modules.Backbone`."""
+    """Layers 0-4 of the backbone row ``[-1, 1, module, args]`` as a module for your own code.
+
+    ``backbone("repvit_m0_9", 1.0, True)`` or ``backbone("Timm", "convnext_atto", True)`` returns a
+    :class:`~yolo_repvit.modules.Backbone`: calling it gives the stride 4/8/16/32 maps, its ``channels``
+    and ``strides`` say what they are, and ``fuse()`` reparameterizes it for inference.  ``ch`` is the
+    number of input channels.
+    """
     return Backbone(build_layers(parse_row([-1, 1, module, list(args)], in_channels=ch))[0])
 
 
