@@ -1,114 +1,108 @@
-"""Learning study: train yolo11n and the RepViT n config from scratch on generated shapes, same recipe.
+"""Learning study: yolo11n and yolo11n-repvit from scratch, with ultralytics' defaults and with the recommended recipe.
 
-    python benchmarks/learning.py        # CPU; writes benchmarks/results/learning.md and learning.png
-    python benchmarks/learning.py --out DIR --train optimizer=AdamW lr0=0.003   # another recipe
+    python benchmarks/learning.py --jobs 2      # CPU; writes benchmarks/results/learning.md and learning.png
+    python benchmarks/learning.py --quick --store DIR --out DIR   # toy sizes, one seed, one dataset: the CI smoke test
 
-Both models see the same generated dataset (``yolo_repvit.data``), seed and training arguments
-(ultralytics' defaults unless ``--train`` changes them); only the model YAML differs.  Training
-is deterministic, so the curves repeat run to run; the wall times do not (the models train one
-after the other on a possibly busy machine), which is why the benchmark report, not this study,
-is the place for speed ratios.
+Each model trains on each generated dataset (``_scenes``: photo scenes and digit scenes) with
+several training seeds per recipe: ultralytics' defaults, and the recommended from-scratch recipe,
+the training arguments of ``repvit-scratch.yaml``; yolo11n also at its best setting in
+``learning_sweep.py``.  Both RepViT recipes train the model the plugin builds, whose from-scratch
+RepViT blocks start active (``_repvit.start_blocks_scaled``).
+Runs come from the shared run store (``_runs``), so runs the sweep already made are not repeated.
+The report gives mean, standard deviation and range over seeds, and the ratios the study is
+judged by: RepViT's recommended recipe against yolo11n at its best and against RepViT with
+ultralytics' defaults.
 """
 
-import argparse
-import csv
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import torch
-import yaml
 
-import yolo_repvit  # noqa: F401  activates the plugin before ultralytics builds anything
 from _machine import describe
 from _mdtable import facts, publish, table
 from _plot import learning_curves
-from yolo_repvit.data import make_detection_dataset
-
-RESULTS = Path(__file__).parent / "results"
-MODELS = ("yolo11n.yaml", "yolo11n-repvit.yaml")
-MAP = "metrics/mAP50-95(B)"
-
-
-def train(cfg, data, project, args):
-    """Train one config; return its mAP50-95 per epoch and the wall time of ``train()``."""
-    from ultralytics import YOLO
-
-    model = YOLO(cfg)
-    started = time.perf_counter()
-    model.train(data=str(data), epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, workers=0, device="cpu",
-                seed=0, deterministic=True, plots=False, verbose=False, project=str(project), name=Path(cfg).stem,
-                exist_ok=True, **args.train)
-    seconds = time.perf_counter() - started
-    with open(Path(model.trainer.save_dir) / "results.csv") as f:
-        curve = [float(row[MAP]) for row in csv.DictReader(f, skipinitialspace=True)]
-    return curve, seconds
+from _runs import ensure
+from _study import (
+    DATASET_WORDS,
+    QUICK,
+    REPVIT,
+    YOLO11N,
+    Schedule,
+    cells,
+    label,
+    mean_std,
+    min_max,
+    outcomes,
+    parser,
+    spread,
+)
 
 
-def summary(curves, seconds, args, command):
-    """The Markdown file: the command, the outcome per model, a few epochs of each curve, the machine."""
-    first = next(iter(curves))
-    rows = [(f"`{cfg}`", f"{curve[-1]:.3f}", f"{max(curve):.3f} (epoch {curve.index(max(curve)) + 1})",
-             f"{seconds[cfg]:.0f}", f"{seconds[cfg] / seconds[first]:.2f}x") for cfg, curve in curves.items()]
-    marks = sorted({*range(args.epochs // 6 or 1, args.epochs + 1, args.epochs // 6 or 1), args.epochs})
-    per_epoch = [(f"`{cfg}`", *(f"{curve[e - 1]:.3f}" for e in marks)) for cfg, curve in curves.items()]
-    return (f"# Learning study: {' vs '.join(curves)} from scratch\n\n"
-            f"```bash\n{command}\n```\n\n"
-            f"{args.epochs} epochs at {args.imgsz} px, batch {args.batch}, on {args.images} generated training "
-            f"images and {val_images(args)} validation images (3 shape classes), CPU, seed 0, deterministic, "
-            f"{recipe(args.train)}, no pretrained weights. mAP50-95 is ultralytics' validation after each epoch.\n\n"
-            + table(("config", "mAP50-95 last epoch", "best mAP50-95", "train time (s)", f"time vs {first}"), rows)
-            + "\nmAP50-95 by epoch:\n\n" + table(("config", *(f"ep {e}" for e in marks)), per_epoch)
-            + "\n![mAP50-95 per epoch](learning.png)\n\n"
-            "Train times are sequential wall times including the per-epoch validation; the benchmark "
-            "report measures training throughput side by side.\n\nMeasured on:\n\n"
+def goal_rows(results, datasets):
+    """Per dataset: RepViT recommended against yolo11n at its best, and against RepViT's defaults."""
+    mean = {key: spread(records)["mean"] for key, records in results.items()}
+    rows = []
+    for data in datasets:
+        repvit = mean[data, REPVIT, "recommended"]
+        tuned = [recipe for d, model, recipe in mean if (d, model) == (data, YOLO11N) and recipe != "defaults"]
+        yolo_recipe = max(tuned, key=lambda recipe: mean[data, YOLO11N, recipe])
+        yolo = mean[data, YOLO11N, yolo_recipe]
+        defaults = mean[data, REPVIT, "defaults"]
+        rows.append([data, f"{repvit:.3f}", f"{yolo:.3f} ({yolo_recipe})", _ratio(repvit, yolo), f"{defaults:.3f}",
+                     _ratio(repvit, defaults)])
+    return rows
+
+
+def _ratio(a, b):
+    return f"{a / b:.2f}x" if b else "n/a (denominator 0)"
+
+
+def summary(results, schedule, datasets, seeds, command):
+    rows = []
+    for (data, model, recipe), records in results.items():
+        final, best = spread(records), spread(records, "best")
+        rows.append((data, f"`{model}`", recipe, final["n"], mean_std(final), min_max(final), mean_std(best),
+                     min_max(best), f"{sum(r['seconds'] for r in records) / len(records):.0f}"))
+    recipes = "".join(f"- `{model}` **{recipe}**: `{label(train, knobs)}`\n" for model, recipe, train, knobs in cells())
+    goal_header = ["dataset", "yolo11n-repvit recommended", "yolo11n at its best", "ratio (goal >= 1)",
+                   "yolo11n-repvit defaults", "ratio (goal >= 2)"]
+    return (f"# Learning study: yolo11n and yolo11n-repvit from scratch\n\n```bash\n{command}\n```\n\n"
+            f"{schedule.words()}; training seeds {', '.join(map(str, seeds))} for every cell, the datasets generated "
+            "once (seed 0): " + "; ".join(DATASET_WORDS[d] for d in datasets) + ". mAP50-95 is ultralytics' "
+            "validation after each epoch: *final* is the last epoch's, *best* the highest of the run.\n\n"
+            "Recipes, as ultralytics train arguments (`defaults` is `optimizer=auto`; *recommended* is "
+            f"`cfg=repvit-scratch.yaml`):\n\n{recipes}\n"
+            + table(("dataset", "model", "recipe", "seeds", "final mAP50-95 (mean ± std)", "final min-max",
+                     "best mAP50-95 (mean ± std)", "best min-max", "train time (s)"), rows)
+            + "\nThe goal, on mean final mAP50-95 over seeds at equal epochs: yolo11n-repvit with the recommended "
+            "recipe at least matches yolo11n at its best, and at least doubles yolo11n-repvit with ultralytics' "
+            "defaults.\n\n" + table(goal_header, goal_rows(results, datasets))
+            + "\n![mAP50-95 per epoch, mean and min-max over seeds](learning.png)\n\n"
+            "Train times are wall times including the validation after every epoch, of runs that may have shared "
+            "the machine with other runs; the benchmark report measures training speed.\n\nMeasured on:\n\n"
             + facts(describe(torch.device("cpu"), torch.get_num_threads())))
 
 
-def recipe(changes):
-    """How the training recipe differs from ultralytics' defaults, in words."""
-    if not changes:
-        return "ultralytics' default recipe (`optimizer=auto`, `close_mosaic=10`)"
-    return "ultralytics' default recipe except " + ", ".join(f"`{k}={v}`" for k, v in changes.items())
-
-
-def override(item):
-    """``lr0=0.003`` -> ``("lr0", 0.003)``: values read as YAML, the way ``yolo train`` reads them."""
-    key, sep, value = item.partition("=")
-    if not sep:
-        raise SystemExit(f"--train takes KEY=VALUE items, got {item!r}")
-    return key, yaml.safe_load(value)
-
-
-def val_images(args):
-    return max(args.images // 4, 8)
-
-
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="*", default=MODELS, help="model YAMLs, the first is the reference")
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--imgsz", type=int, default=128)
-    parser.add_argument("--images", type=int, default=128, help="training images to generate")
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--train", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="more ultralytics train arguments for every model, e.g. optimizer=AdamW lr0=0.003")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the .md and .png")
-    args = parser.parse_args(argv)
-    command = " ".join(["python benchmarks/learning.py", *args.models, f"--epochs {args.epochs}",
-                        f"--imgsz {args.imgsz}", f"--images {args.images}", f"--batch {args.batch}",
-                        *(["--train", *args.train] if args.train else [])])
-    args.train = dict(override(item) for item in args.train)
-    with tempfile.TemporaryDirectory() as work:
-        data = make_detection_dataset(Path(work) / "data", train=args.images, val=val_images(args), imgsz=args.imgsz)
-        curves, seconds = {}, {}
-        for cfg in args.models:
-            curves[cfg], seconds[cfg] = train(cfg, data, Path(work) / "runs", args)
+    options = parser(__doc__.splitlines()[0], "learning.md and learning.png")
+    options.add_argument("--seeds", type=int, default=3, help="training seeds per model, recipe and dataset")
+    args = options.parse_args(argv)
+    schedule = QUICK if args.quick else Schedule()
+    datasets, seeds = (args.datasets[:1], range(1)) if args.quick else (args.datasets, range(args.seeds))
+    plan = [(data, *cell) for data in datasets for cell in cells()]
+    ensure([schedule.run(model, data, seed, train, knobs) for seed in seeds for data, model, _, train, knobs in plan],
+           args.store, args.work, args.jobs)
+    results = {(data, model, recipe): outcomes(schedule, model, data, seeds, train, knobs, args.store, args.work)
+               for data, model, recipe, train, knobs in plan}
+    panels = {DATASET_WORDS[data]: {} for data in datasets}
+    for (data, model, recipe), records in results.items():
+        panels[DATASET_WORDS[data]][f"{Path(model).stem} {recipe}"] = [r["map"] for r in records]
     args.out.mkdir(parents=True, exist_ok=True)
-    learning_curves(curves, args.out / "learning.png")
-    text = summary(curves, seconds, args, command)
-    publish(text, args.out / "learning.md")
+    title = f"From scratch, {schedule.epochs} epochs at {schedule.imgsz} px: mean and min-max over seeds"
+    learning_curves(panels, args.out / "learning.png", title)
+    command = "python benchmarks/learning.py" + (" --quick" if args.quick else f" --seeds {args.seeds}")
+    publish(summary(results, schedule, datasets, seeds, command), args.out / "learning.md")
     return 0
 
 

@@ -3,7 +3,9 @@ config next to upstream YOLO11 n to x, each figure also a ratio against yolo11n 
 
     python benchmarks/report.py                   # CPU baseline -> benchmarks/results/cpu.md, cpu.png
     python benchmarks/report.py --device 0        # CUDA GPU 0  -> benchmarks/results/cuda.md, cuda.png
-    python benchmarks/report.py --quick --out DIR # two configs at toy sizes, a smoke test (CI runs it)
+    python benchmarks/report.py --quick --out DIR # three configs at toy sizes, a smoke test (CI runs it)
+    python benchmarks/report.py --models yolo11n-repvit.yaml yolo11n-convnext.yaml  # these beside yolo11n only
+                                                  # -> benchmarks/results/cpu-selection.md, cpu-selection.png
 
 Every timing is paired with the same timing of yolo11n taken right beside it (see ``_timing.py``),
 so ratios hold up on a busy machine.  The Markdown file says what each column measures and which
@@ -11,6 +13,7 @@ machine it came from.
 """
 
 import argparse
+import gc
 import sys
 import tempfile
 import time
@@ -30,6 +33,7 @@ from _render import markdown
 from _timing import Probe, race
 
 RESULTS = Path(__file__).parent / "results"
+GROUP = 8  # models whose timed probes are held in memory at once, beside the reference's
 
 
 @dataclass(frozen=True)
@@ -101,12 +105,21 @@ def run(models, plan, device, threads):
     rows = {cfg: {**describe_model(built[cfg]), "build": build_times[cfg]} for cfg in models}
     say("peak memory, one fresh process per model")
     memory = _peak_memory.measure(models, max(plan.sizes), device, threads)
-    say("preparing the timed probes (fused copies, ONNX exports, training copies)")
+    rounds = {cfg: plan.big_rounds if rows[cfg]["gflops"] > plan.big_gflops else plan.rounds for cfg in models}
+    timings = {}
     with tempfile.TemporaryDirectory() as folder:
-        timed = {cfg: prepare(cfg, built[cfg], plan, device, threads, folder) for cfg in models}
-        torch.set_num_threads(threads)  # ultralytics' exporter resets it
-        rounds = {cfg: plan.big_rounds if rows[cfg]["gflops"] > plan.big_gflops else plan.rounds for cfg in models}
-        timings = race(timed, rounds, _candidates.REFERENCE)
+        reference = prepare(_candidates.REFERENCE, built[_candidates.REFERENCE], plan, device, threads, folder)
+        others = [cfg for cfg in models if cfg != _candidates.REFERENCE]
+        for start in range(0, len(others), GROUP):
+            group = others[start:start + GROUP]
+            say(f"models {start + 1}-{start + len(group)} of {len(others)}: preparing the timed probes "
+                "(fused copies, ONNX exports, training copies), then timing them beside the reference")
+            timed = {_candidates.REFERENCE: reference, **{cfg: prepare(cfg, built[cfg], plan, device, threads, folder)
+                                                           for cfg in group}}
+            torch.set_num_threads(threads)  # ultralytics' exporter resets it
+            timings = {**race(timed, rounds, _candidates.REFERENCE), **timings}  # the reference's from the first group
+            del timed  # the next group's probes replace these: all models' at once need more memory than a PC has
+            gc.collect()
     for cfg, row in rows.items():
         row.update(memory=memory[cfg], timings=timings[cfg])
     return rows, {"minutes": (time.perf_counter() - started) / 60, "load": (load_before, load_average()),
@@ -122,7 +135,8 @@ def main(argv=None):
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu, or a CUDA device: 0, cuda:1")
-    parser.add_argument("--quick", action="store_true", help="two configs at toy sizes, one round: a smoke test")
+    parser.add_argument("--quick", action="store_true", help="three configs at toy sizes, one round: a smoke test")
+    parser.add_argument("--models", nargs="+", help="measure these model configs beside yolo11n instead of all")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the .md and .png")
     args = parser.parse_args(argv)
     device = torch.device(f"cuda:{args.device}" if args.device.isdigit() else args.device)
@@ -130,10 +144,13 @@ def main(argv=None):
     threads = NUM_THREADS  # what ultralytics itself uses on CPU: cores - 1, at most 8
     torch.set_num_threads(threads)
     models = list(_candidates.QUICK if args.quick else _candidates.all_models())
+    if args.models:
+        models = list(dict.fromkeys([_candidates.REFERENCE, *args.models]))
     rows, run_facts = run(models, plan, device, threads)
     run_facts["command"] = " ".join(["python benchmarks/report.py", *(["--quick"] if args.quick else []),
-                                     *([] if device.type == "cpu" else ["--device", args.device])])
-    stem = device.type + ("-quick" if args.quick else "")
+                                     *([] if device.type == "cpu" else ["--device", args.device]),
+                                     *(["--models", *args.models] if args.models else [])])
+    stem = device.type + ("-quick" if args.quick else "") + ("-selection" if args.models else "")
     args.out.mkdir(parents=True, exist_ok=True)
     report_figure(rows, plan, device, run_facts["device"], args.out / f"{stem}.png")
     text = markdown(rows, plan, device, run_facts, f"{stem}.png")

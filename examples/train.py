@@ -24,10 +24,12 @@ if __name__ == "__main__":
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--device", default=None, help="0, 0,1,2,3 or cpu; default: first GPU if any")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--cfg", default="repvit-scratch.yaml",
+                        help="training arguments the options above override; the default suits from-scratch backbones")
     parser.add_argument("--resume", action="store_true", help="continue the last run of this model")
     args = parser.parse_args()
 
     data = write_data_yaml(args.data) if Path(args.data).is_dir() else args.data
     model = YOLO(args.model)
-    model.train(data=str(data), epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, device=args.device,
-                workers=args.workers, save=True, resume=args.resume)
+    model.train(cfg=args.cfg, data=str(data), epochs=args.epochs, imgsz=args.imgsz, batch=args.batch,
+                device=args.device, workers=args.workers, save=True, resume=args.resume)

@@ -59,9 +59,10 @@ def test_quick_fuse_latency_writes_every_row(tmp_path):
     assert "```bash\npython benchmarks/fuse_latency.py --quick\n```" in text
     assert {"CPU", "torch", "ultralytics", "timm", "onnxruntime"} <= set(machine_facts(text))
     header, *rows = table_rows(text)
-    assert header == ["variant", "network", "size", "runtime", "unfused ms", "fused ms", "speed-up"]
+    assert header == ["backbone", "network", "size", "runtime", "unfused ms", "fused ms", "speed-up"]
     networks, runtimes = ("backbone", "detector"), ("PyTorch", "ONNX Runtime")
-    assert [row[:4] for row in rows] == [["repvit_m0_6", net, "320", rt] for net in networks for rt in runtimes]
+    assert [row[:4] for row in rows] == [[name, net, "320", rt] for name in ("repvit_m0_6", "fastvit_t8")
+                                         for net in networks for rt in runtimes]
     assert all(row[6].endswith("x") for row in rows)
 
 

@@ -6,13 +6,16 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import SEED_YAML, run
+from yolo_repvit._configs import shipped_config
 from yolo_repvit._data import make_detection_dataset
 
 pytestmark = pytest.mark.slow
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+SCRATCH = yaml.safe_load(shipped_config("repvit-scratch.yaml").read_text())
 
 
 @pytest.fixture
@@ -47,3 +50,5 @@ def test_train_script_takes_a_folder_in_the_recipes_layout_and_the_recipes_yaml(
     assert data.is_file()
     assert [p.relative_to(tmp_path / "runs") for p in (tmp_path / "runs").rglob("best.pt")] == [
         Path("detect/train/weights/best.pt")]
+    used = yaml.safe_load((tmp_path / "runs" / "detect" / "train" / "args.yaml").read_text())
+    assert {k: used[k] for k in SCRATCH} == SCRATCH  # trained from scratch with the shipped training arguments

@@ -4,6 +4,7 @@ points to them when ``optimizer=auto`` picks a small rate for a short run of a f
 import logging
 
 import pytest
+import torch
 import yaml
 from ultralytics import YOLO
 from ultralytics.models.yolo.detect import DetectionTrainer
@@ -80,3 +81,21 @@ def test_yolo_command_takes_the_training_arguments_by_bare_name(detection_data, 
          "name=cli"], cwd=tmp_path)
     args = yaml.safe_load((tmp_path / "cli" / "args.yaml").read_text())
     assert {k: args[k] for k in SCRATCH} == SCRATCH and args["epochs"] == 1 and args["imgsz"] == 64
+
+
+def test_from_scratch_repvit_blocks_start_active_and_loaded_weights_stay_as_loaded(tmp_path):
+    from timm.models.repvit import RepVit
+
+    from yolo_repvit import backbone
+    from yolo_repvit._repvit_variants import VARIANTS
+
+    def scales(layers, part):
+        return [m.weight for name, m in layers.named_modules() if isinstance(m, torch.nn.BatchNorm2d) and part in name]
+
+    scratch = DetectionModel(repvit("repvit_m0_6", 0.5), nc=3, verbose=False).model[:5]
+    assert all(bool(w.all()) for w in scales(scratch, ""))  # no block starts as an identity
+    assert all(torch.equal(w, torch.ones_like(w)) for w in scales(scratch, "channel_mixer.conv2"))
+    v = VARIANTS["repvit_m0_6"]
+    torch.save(RepVit(embed_dim=v.widths, depth=v.depths, legacy=v.legacy).state_dict(), tmp_path / "zero.pth")
+    loaded = scales(backbone("repvit_m0_6", 1.0, str(tmp_path / "zero.pth")), "channel_mixer.conv2")
+    assert loaded and not any(bool(w.any()) for w in loaded)  # timm's zero scales, exactly as the file holds them

@@ -14,7 +14,10 @@ from pathlib import Path
 
 
 def demo(out="repvit-demo", model="yolo11n-repvit.yaml", epochs=20, imgsz=128, images=128, batch=16, device="cpu"):
-    """Generate the shapes dataset, train, validate, predict one image; return the metrics dict."""
+    """Generate the shapes dataset, train, validate, predict one image; return the metrics dict.
+
+    Training takes the shipped from-scratch training arguments (``cfg/repvit-scratch.yaml``), as the README advises.
+    """
     from ultralytics import YOLO
 
     import yolo_repvit  # noqa: F401  activates the plugin before ultralytics builds anything
@@ -26,9 +29,9 @@ def demo(out="repvit-demo", model="yolo11n-repvit.yaml", epochs=20, imgsz=128, i
     data = make_detection_dataset(out / "dataset", train=images, val=max(images // 4, 8), imgsz=imgsz)
     print(f"[yolo-repvit] dataset: {data.parent} ({images} train images, 3 classes, {imgsz} px)")
     trainer_model = YOLO(model)
-    trainer_model.train(data=str(data), epochs=epochs, imgsz=imgsz, batch=batch, workers=0, device=device,
-                        project=str(out / "runs"), name="train", exist_ok=True, seed=0, deterministic=True,
-                        plots=False)
+    trainer_model.train(cfg="repvit-scratch.yaml", data=str(data), epochs=epochs, imgsz=imgsz, batch=batch, workers=0,
+                        device=device, project=str(out / "runs"), name="train", exist_ok=True, seed=0,
+                        deterministic=True, plots=False)
     best = Path(trainer_model.trainer.best)
     trained = YOLO(str(best))
     metrics = trained.val(data=str(data), imgsz=imgsz, batch=batch, device=device, project=str(out / "runs"),

@@ -28,12 +28,28 @@ def build(spec):
     """The five :class:`RepViTLayer` of a RepViT row, and where their weights came from (None: from scratch)."""
     net = repvit_net(spec.name, spec.width, spec.in_channels)
     source = load_pretrained(net, spec) if spec.pretrained is not False else None
+    if source is None:
+        start_blocks_scaled(net)
     widths = scaled_widths(spec.name, spec.width)
     channels = (widths[0], *widths)  # the stem's output has the first stage's width
     layers = [RepViTLayer(body, spec.name, i, c) for i, (body, c) in enumerate(zip((net.stem, *net.stages), channels))]
     for layer in layers:
         layer.f = -1  # each reads the one before it
     return layers, source
+
+
+def start_blocks_scaled(net):
+    """Start every BatchNorm that timm initialises at scale zero at scale one instead.
+
+    timm starts the last BatchNorm of each RepViT MLP at zero, so that every block begins as an
+    identity: right for its long ImageNet schedules.  Trained from scratch for tens of epochs as a
+    detector backbone, the blocks learned more when they start active, on every dataset and setting
+    of ``benchmarks/learning_sweep.py`` (``results/learning_sweep.md``).  Loaded weights are never touched.
+    """
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d) and not m.weight.any():
+            with torch.no_grad():
+                m.weight.fill_(1.0)
 
 
 def repvit_net(variant, width, in_channels=3):
