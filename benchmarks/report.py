@@ -4,7 +4,7 @@ config next to upstream YOLO11 n to x, each figure also a ratio against yolo11n 
     python benchmarks/report.py                   # CPU baseline -> benchmarks/results/cpu.md, cpu.png
     python benchmarks/report.py --device 0        # CUDA GPU 0  -> benchmarks/results/cuda.md, cuda.png
     python benchmarks/report.py --quick --out DIR # three configs at toy sizes, a smoke test (CI runs it)
-    python benchmarks/report.py --models yolo11n-repvit.yaml yolo11n-convnext.yaml  # these beside yolo11n only
+    python benchmarks/report.py --models yolo11n-repvit.yaml yolo11n-convnext.yaml  # these beside YOLO11 only
                                                   # -> benchmarks/results/cpu-selection.md, cpu-selection.png
 
 Every timing is paired with the same timing of yolo11n taken right beside it (see ``_timing.py``),
@@ -136,7 +136,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu, or a CUDA device: 0, cuda:1")
     parser.add_argument("--quick", action="store_true", help="three configs at toy sizes, one round: a smoke test")
-    parser.add_argument("--models", nargs="+", help="measure these model configs beside yolo11n instead of all")
+    parser.add_argument("--models", nargs="+", help="measure these configs (beside YOLO11 of their scales) only")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the .md and .png")
     args = parser.parse_args(argv)
     device = torch.device(f"cuda:{args.device}" if args.device.isdigit() else args.device)
@@ -144,8 +144,9 @@ def main(argv=None):
     threads = NUM_THREADS  # what ultralytics itself uses on CPU: cores - 1, at most 8
     torch.set_num_threads(threads)
     models = list(_candidates.QUICK if args.quick else _candidates.all_models())
-    if args.models:
-        models = list(dict.fromkeys([_candidates.REFERENCE, *args.models]))
+    if args.models:  # each beside the upstream model of its scale, as in the full report
+        models = list(dict.fromkeys(m for name in args.models for m in (_candidates.upstream_of(name), name)))
+        models = list(dict.fromkeys([_candidates.REFERENCE, *models]))
     rows, run_facts = run(models, plan, device, threads)
     run_facts["command"] = " ".join(["python benchmarks/report.py", *(["--quick"] if args.quick else []),
                                      *([] if device.type == "cpu" else ["--device", args.device]),
