@@ -83,7 +83,7 @@ def load_pretrained(net, spec):
 def fetch(variant, pretrained):
     """The raw state dict for a row's ``pretrained`` value, and a description of where it came from."""
     tags = VARIANTS[variant].tags
-    tag = tags[0] if pretrained is True else pretrained if pretrained in tags else None
+    tag = VARIANTS[variant].default_tag if pretrained is True else pretrained if pretrained in tags else None
     if tag is None:
         path = _weights.find(pretrained)
         if path is None:
