@@ -145,8 +145,8 @@ def main(argv=None):
     torch.set_num_threads(threads)
     models = list(_candidates.QUICK if args.quick else _candidates.all_models())
     if args.models:  # each beside the upstream model of its scale, as in the full report
-        models = list(dict.fromkeys(m for name in args.models for m in (_candidates.upstream_of(name), name)))
-        models = list(dict.fromkeys([_candidates.REFERENCE, *models]))
+        beside = (m for name in args.models for m in (_candidates.upstream_of(name), name))
+        models = list(dict.fromkeys([_candidates.REFERENCE, *beside]))
     rows, run_facts = run(models, plan, device, threads)
     run_facts["command"] = " ".join(["python benchmarks/report.py", *(["--quick"] if args.quick else []),
                                      *([] if device.type == "cpu" else ["--device", args.device]),
