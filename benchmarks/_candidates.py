@@ -1,7 +1,7 @@
 """Which models the report measures: every shipped detection config, next to upstream YOLO11.
 
-The list is read from the plugin's ``shipped_configs()``, so a config added there is measured
-without touching the benchmark.  A config that picks its backbone per scale
+The list is read from the folder of shipped configs (``_shipped``), so a config the plugin adds
+is measured without touching the benchmark.  A config that picks its backbone per scale
 (``yolo11-repvit.yaml``) is measured at every scale it lists; a config that fixes the backbone
 (``yolo11-repvit-m0_9.yaml``) at scale n, since its scale letter only sizes the head.
 """
@@ -9,9 +9,7 @@ without touching the benchmark.  A config that picks its backbone per scale
 import re
 from pathlib import Path
 
-import yaml
-
-from yolo_repvit._configs import shipped_config, shipped_configs
+import _shipped
 
 REFERENCE = "yolo11n.yaml"  # every ratio in the report is against this model, timed in the same rounds
 UPSTREAM = (REFERENCE, "yolo11s.yaml", "yolo11m.yaml", "yolo11l.yaml", "yolo11x.yaml")
@@ -26,8 +24,8 @@ def detection_configs():
     left out: they cost what their from-scratch twins cost, and their weights would have to be downloaded.
     """
     per_scale, fixed = [], []
-    for file in shipped_configs():
-        d = yaml.safe_load(shipped_config(file).read_text())
+    for file in _shipped.names():
+        d = _shipped.load(file)
         yolo11_head = file.startswith("yolo11-") and not file.endswith("-p2.yaml") and d["head"][-1][2] == "Detect"
         if not yolo11_head or any(arg is True for arg in d["backbone"][0][3]):
             continue

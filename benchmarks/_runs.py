@@ -1,15 +1,17 @@
 """Training runs of the learning study, each recorded once in a run store and never repeated.
 
 A run is (model config, dataset, seed, training arguments, model knobs, schedule).  Its record is
-a small JSON file holding the mAP50-95 and mAP50 after every epoch and the wall time, named by a
-hash of everything that can change the outcome: the run itself, the versions of ultralytics, timm
-and torch, and a fingerprint of the freshly built model (its initial weights and BatchNorm
-constants), so a changed plugin or library never reuses an old record.  Reports read the store and
-aggregate over seeds; asking for a run already recorded costs nothing.
+one line of the store, a JSON Lines file (``results/runs.jsonl``), holding the mAP50-95 and mAP50
+after every epoch and the wall time under a key made from a hash of everything that can change the
+outcome: the run itself, the versions of ultralytics, timm and torch, and a fingerprint of the
+freshly built model (its initial weights and BatchNorm constants), so a changed plugin or library
+never reuses an old record.  Reports read the store and aggregate over seeds; asking for a run
+already recorded costs nothing.
 
 Runs train on the CPU in worker processes (one run per process, so nothing leaks between runs),
 ``jobs`` at a time.  ``deterministic=True`` with a fixed ``seed`` repeats a run exactly on the CPU:
-seeds, not repetition, measure the spread.
+seeds, not repetition, measure the spread.  Workers return their records and the parent process
+alone appends them, so runs finishing at once never write the store together.
 """
 
 import csv
@@ -30,7 +32,7 @@ from pathlib import Path
 
 from _scenes import make_scenes
 
-STORE = Path(__file__).parent / "results" / "runs"
+STORE = Path(__file__).parent / "results" / "runs.jsonl"
 WORK = Path(tempfile.gettempdir()) / "yolo-repvit-learning"
 MAP, MAP50 = "metrics/mAP50-95(B)", "metrics/mAP50(B)"
 
@@ -58,29 +60,36 @@ class Run:
         return f"{self.data}-{self.images}-{self.val_images}-{self.imgsz}px-seed{self.data_seed}"
 
 
-def record_path(run, store=STORE, work=WORK):
-    """Where the run's record lives: readable names first, then the hash of all that shapes the outcome."""
+def record_key(run, work=WORK):
+    """The run's key in the store: readable names first, then the hash of all that shapes the outcome."""
     identity = {**asdict(run), "versions": _versions(), "model_fingerprint": _fingerprint(run.model),
                 "data_fingerprint": _data_fingerprint(Path(work), run)}
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
-    return Path(store) / f"{Path(run.model).stem}-{run.data}-seed{run.seed}-{digest}.json"
+    return f"{Path(run.model).stem}-{run.data}-seed{run.seed}-{digest}"
+
+
+def records(store=STORE):
+    """Every record in the store by key (the last, should a run have been recorded twice); none if there is no store."""
+    store = Path(store)
+    lines = store.read_text().splitlines() if store.is_file() else []
+    return {record["key"]: record for record in map(json.loads, lines)}
 
 
 def load(run, store=STORE, work=WORK):
     """The recorded outcome of ``run``, or None if it has not been trained."""
-    path = record_path(run, store, work)
-    return json.loads(path.read_text()) if path.is_file() else None
+    return records(store).get(record_key(run, work))
 
 
 def ensure(runs, store=STORE, work=WORK, jobs=1):
     """Train every run not yet in the store, ``jobs`` at a time; return the records of all ``runs`` in order."""
     runs = list(dict.fromkeys(runs))
-    missing = [run for run in runs if load(run, store, work) is None]
+    recorded = records(store)
+    missing = [run for run in runs if record_key(run, work) not in recorded]
     print(f"{len(runs) - len(missing)} of {len(runs)} runs already recorded; training {len(missing)}", flush=True)
     if missing:
         context = get_context("spawn")  # a clean interpreter per run: no state carried between trainings
         with ProcessPoolExecutor(jobs, mp_context=context, max_tasks_per_child=1) as pool:
-            futures = {pool.submit(_train_and_record, run, str(store), str(work)): run for run in missing}
+            futures = {pool.submit(_train_in_worker, run, str(work)): run for run in missing}
             failed = []
             for done, future in enumerate(as_completed(futures), 1):
                 try:
@@ -89,11 +98,13 @@ def ensure(runs, store=STORE, work=WORK, jobs=1):
                     failed.append(error)
                     print(f"[{done}/{len(missing)}] {error}", flush=True)
                     continue
+                _append(Path(store), record)
                 print(f"[{done}/{len(missing)}] {_describe(futures[future])}: final {record['map'][-1]:.3f}, "
                       f"{record['seconds']:.0f} s", flush=True)
         if failed:
             raise RuntimeError(f"{len(failed)} of {len(missing)} runs failed") from failed[0]
-    return [load(run, store, work) for run in runs]
+    recorded = records(store)
+    return [recorded[record_key(run, work)] for run in runs]
 
 
 def summarise(values):
@@ -130,22 +141,35 @@ def _folder_fingerprint(root):
     return digest.hexdigest()[:12]
 
 
-def _train_and_record(run, store, work):
-    """Worker process: train ``run`` with its output in a log file, write its record, return it."""
+def _train_in_worker(run, work):
+    """Worker process: train ``run`` with its output in a log file; return its record, its key first."""
     work = Path(work)
     (work / "logs").mkdir(parents=True, exist_ok=True)
-    path = record_path(run, store, work)
-    log = work / "logs" / f"{path.stem}.log"
+    key = record_key(run, work)
+    log = work / "logs" / f"{key}.log"
     with open(log, "w") as f:  # ultralytics writes to the process's streams; keep them out of the console
         os.dup2(f.fileno(), 1)
         os.dup2(f.fileno(), 2)
     try:
-        record = _train(run, work)
+        return {"key": key, **_train(run, work)}
     except Exception as error:
         raise RuntimeError(f"{_describe(run)} failed; log: {log}") from error
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=1) + "\n")
-    return record
+
+
+def _append(store, record):
+    """Add ``record`` to the store as one line in a single write to a file opened for appending.
+
+    With ``O_APPEND`` each write lands at the end of the file, and a local file system does not
+    interleave two writes, so two studies sharing a store (each appending from its own process)
+    still add whole lines.
+    """
+    store.parent.mkdir(parents=True, exist_ok=True)
+    line = (json.dumps(record) + "\n").encode()
+    fd = os.open(store, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
 
 
 def _train(run, work):

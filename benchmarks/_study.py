@@ -6,15 +6,12 @@ for, measured with the libraries and plugin of this environment (records of othe
 a model that builds differently, are ignored), so partial studies report what they have.
 """
 
-import json
 from argparse import ArgumentParser
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import yaml
-
-from _runs import STORE, WORK, Run, load, summarise
-from yolo_repvit._configs import shipped_config
+import _shipped
+from _runs import STORE, WORK, Run, load, records, summarise
 
 YOLO11N, REPVIT = "yolo11n.yaml", "yolo11n-repvit.yaml"
 MODELS = (YOLO11N, REPVIT)
@@ -46,7 +43,7 @@ QUICK = Schedule(epochs=2, imgsz=64, batch=8, images=16, val_images=8)
 
 # The training arguments the plugin ships (chosen from results/learning_sweep.md), and the other setting at which
 # yolo11n did best there (on one of the two datasets; the recommended one on the other).
-RECOMMENDED = yaml.safe_load(shipped_config("repvit-scratch.yaml").read_text())
+RECOMMENDED = _shipped.load("repvit-scratch.yaml")
 YOLO11N_BEST = {"optimizer": "AdamW", "lr0": 0.01, "momentum": 0.9}
 
 
@@ -89,10 +86,12 @@ def setting_of(record):
 
 
 def recorded(store, schedule):
-    """Every record in ``store`` made with ``schedule`` (any model, dataset, seed or setting)."""
+    """Every record in ``store`` made with ``schedule`` (any model, dataset, seed or setting).
+
+    In key order, so that a report does not depend on the order in which runs finished.
+    """
     wanted = asdict(schedule)
-    records = (json.loads(path.read_text()) for path in sorted(Path(store).glob("*.json")))
-    return [r for r in records if all(r["run"][k] == v for k, v in wanted.items())]
+    return [r for _, r in sorted(records(store).items()) if all(r["run"][k] == v for k, v in wanted.items())]
 
 
 def parser(description, out):
@@ -101,7 +100,7 @@ def parser(description, out):
     options.add_argument("--datasets", nargs="+", choices=DATASETS, default=DATASETS)
     options.add_argument("--jobs", type=int, default=1, help="trainings at once (one CPU thread each)")
     options.add_argument("--quick", action="store_true", help="toy sizes, one seed, one dataset: a smoke test")
-    options.add_argument("--store", type=Path, default=STORE, help="run store folder")
+    options.add_argument("--store", type=Path, default=STORE, help="run store: a JSON Lines file")
     options.add_argument("--work", type=Path, default=WORK, help="datasets and logs")
     options.add_argument("--out", type=Path, default=Path(__file__).parent / "results", help=f"folder for {out}")
     return options

@@ -4,8 +4,8 @@
     python benchmarks/fuse_latency.py --quick --out DIR  # two backbones, 320 px, 3 rounds: DIR/fuse_latency-quick.md
 
 Measured for three RepViT variants and for the smallest model of every tested timm family whose
-``fuse()`` has something to reparameterize (found by building them, not listed here).  Batch 1,
-one thread, PyTorch eager (no grad) and ONNX Runtime (CPU provider, opset 17), at 320 and 640 px.
+``fuse()`` has something to reparameterize (``TIMM``).  Batch 1, one thread, PyTorch eager (no
+grad) and ONNX Runtime (CPU provider, opset 17), at 320 and 640 px.
 Fused and unfused runs are taken side by side and the fastest of each kept (``_timing.race``).
 """
 
@@ -16,18 +16,18 @@ from pathlib import Path
 
 import onnxruntime
 import torch
-import yaml
 from ultralytics.nn.tasks import DetectionModel
 
+import _shipped
 import yolo_repvit
 from _machine import describe
 from _mdtable import facts, publish, table
 from _timing import Probe, race
-from yolo_repvit._configs import shipped_config
-from yolo_repvit._timm_families import FAMILIES
 
 RESULTS = Path(__file__).parent / "results"
 REPVIT = ("repvit_m0_6", "repvit_m0_9", "repvit_m1_1")
+# Smallest model of each tested timm family whose fuse() reparameterizes, as `yolo-repvit backbones` reports them
+TIMM = ("fastvit_t8", "mobileone_s0", "repvgg_a0", "repghostnet_050", "tiny_vit_5m_224")
 THREADS = 1  # per runtime: a shared machine's other work makes parallel kernels wait on their slowest thread
 
 
@@ -41,14 +41,9 @@ def backbone(name):
     return yolo_repvit.backbone(module, *args)
 
 
-def reparameterizable(names):
-    """Those of ``names`` whose fuse() changes something (built once, from scratch)."""
-    return [name for name in names if not all(layer.fused for layer in backbone(name).layers)]
-
-
 def networks(name, fused):
     """The backbone alone (layers 0-4) and the whole YOLO11n-head detector, in eval mode."""
-    d = yaml.safe_load(shipped_config("yolo11-repvit.yaml").read_text())
+    d = _shipped.load("yolo11-repvit.yaml")
     d["backbone"][0], d["scale"] = [-1, 1, *row(name)], "n"
     nets = {"backbone": backbone(name).eval(), "detector": DetectionModel(d, verbose=False).eval()}
     if fused:
@@ -83,8 +78,7 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for fuse_latency.md (-quick.md)")
     args = parser.parse_args(argv)
     torch.set_num_threads(THREADS)
-    names = ["repvit_m0_6", "fastvit_t8"] if args.quick else [*REPVIT,
-                                                              *reparameterizable(f.tested for f in FAMILIES)]
+    names = ["repvit_m0_6", "fastvit_t8"] if args.quick else [*REPVIT, *TIMM]
     sizes = [320] if args.quick else [320, 640]
     repeats = 3 if args.quick else 15
 

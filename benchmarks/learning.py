@@ -1,13 +1,13 @@
 """Learning study: yolo11n and yolo11n-repvit from scratch, with ultralytics' defaults and with the recommended recipe.
 
     python benchmarks/learning.py --jobs 2      # CPU; writes benchmarks/results/learning.md and learning.png
-    python benchmarks/learning.py --quick --store DIR --out DIR   # toy sizes, one seed, one dataset: the CI smoke test
+    python benchmarks/learning.py --quick --store FILE --out DIR  # toy sizes, one seed, one dataset: the CI smoke test
 
 Each model trains on each generated dataset (``_scenes``: photo scenes and digit scenes) with
 several training seeds per recipe: ultralytics' defaults, and the recommended from-scratch recipe,
 the training arguments of ``repvit-scratch.yaml``; yolo11n also at its best setting in
 ``learning_sweep.py``.  Both RepViT recipes train the model the plugin builds, whose from-scratch
-RepViT blocks start active (``_repvit.start_blocks_scaled``).
+RepViT blocks start active, where timm starts them as identities (the knob ``zero_gamma``, ``_knobs``).
 Runs come from the shared run store (``_runs``), so runs the sweep already made are not repeated.
 The report gives mean, standard deviation and range over seeds, and the ratios the study is
 judged by: RepViT's recommended recipe against yolo11n at its best and against RepViT with

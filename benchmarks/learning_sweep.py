@@ -4,7 +4,7 @@
     python benchmarks/learning_sweep.py --stage confirm --jobs 2   # more seeds for the settings that matter
     python benchmarks/learning_sweep.py --stage timm --jobs 2      # the recommendation on a shipped Timm config
     python benchmarks/learning_sweep.py                            # the report from the runs recorded so far
-    python benchmarks/learning_sweep.py --quick --store DIR --out DIR   # toy sizes: the CI smoke test
+    python benchmarks/learning_sweep.py --quick --store FILE --out DIR  # toy sizes: the CI smoke test
 
 Both models get the same training-level grid (optimizer, learning rate, ``warmup_bias_lr``,
 warmup); the RepViT model also gets the model-level knobs of its backbone (BatchNorm constants,

@@ -49,7 +49,7 @@ def test_quick_report_writes_a_full_table_and_a_plot(tmp_path):
     reference = rows[0]
     assert all(cell.endswith("(1.00x)") for cell in reference[4:7] + reference[8:])
     assert reference[7] == "1.00x"
-    assert rows[1][2:4] == ["3.89", "10.1"]  # the README's figures for yolo11n-repvit.yaml
+    assert rows[1][2:4] == ["3.89", "10.1"]  # docs/model-selection.md's figures for yolo11n-repvit.yaml
 
 
 def test_quick_fuse_latency_writes_every_row(tmp_path):

@@ -106,7 +106,7 @@ def table_rows(markdown, first_header):
 
 @pytest.mark.slow
 def test_quick_study_and_sweep_write_complete_files_and_share_runs(tmp_path):
-    store, out = tmp_path / "runs", tmp_path / "out"
+    store, out = tmp_path / "runs.jsonl", tmp_path / "out"
     common = ("--quick", "--store", str(store), "--work", str(tmp_path / "work"), "--out", str(out))
     run_script("learning.py", *common, cwd=tmp_path)
     assert (out / "learning.png").read_bytes()[:8] == PNG
@@ -122,6 +122,7 @@ def test_quick_study_and_sweep_write_complete_files_and_share_runs(tmp_path):
 
     swept = run_script("learning_sweep.py", *common, cwd=tmp_path)
     assert "runs already recorded; training 1\n" in swept  # the study's runs are reused, only the knob run trains
+    assert len(store.read_text().splitlines()) == 6  # one line per run: the study's five and the knob run
     text = (out / "learning_sweep.md").read_text()
     header, rows = table_rows(text, "model")
     assert header[:3] == ["model", "setting", "seeds"] and all(len(row) == len(header) for row in rows)
@@ -130,7 +131,7 @@ def test_quick_study_and_sweep_write_complete_files_and_share_runs(tmp_path):
     assert any("bn_momentum" in row[1] for row in rows)
 
 
-@pytest.mark.parametrize("doc", ["README.md", "docs/model-selection.md"])
+@pytest.mark.parametrize("doc", ["docs/training.md", "docs/model-selection.md"])
 def test_learning_numbers_quoted_in_the_docs_are_the_published_ones(doc):
     """The docs quote the study's table; each figure they quote must be one that results/learning.md publishes."""
     text = (BENCHMARKS.parent / doc).read_text()
