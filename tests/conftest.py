@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -21,11 +22,38 @@ from yolo_repvit._data import make_detection_dataset  # noqa: E402
 
 torch.set_num_threads(1)
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))  # the generators, whose output the tests compare with the files
 SEED_YAML = os.path.join(os.path.dirname(__file__), "data", "yolo11-RepViT.yaml")
 OFF = {"YOLO_REPVIT_AUTOLOAD": "0"}  # no startup hook: a child sees the plugin only if it imports it
 
 with open(SEED_YAML) as f:
     RECIPE = yaml.safe_load(f)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--all", action="store_true", help="run the whole suite, tests marked slow included (as CI does)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Plain ``pytest`` is the fast run: tests marked slow are deselected unless ``--all`` is given."""
+    if config.getoption("--all"):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
+def fast_first(values, keep=1, ids=None):
+    """Parameters of a test that runs over many cases: the first ``keep`` in the fast run, the rest marked slow.
+
+    The fast run still covers each kind of case once; the whole suite covers them all.
+    """
+    values = list(values)
+    names = ids(values) if callable(ids) else ids or [None] * len(values)
+    return [pytest.param(*(v if isinstance(v, tuple) else (v,)), id=name, marks=() if i < keep else pytest.mark.slow)
+            for i, (v, name) in enumerate(zip(values, names))]
 
 
 def recipe(row=None, head=None, backbone=None, **top):

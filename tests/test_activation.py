@@ -2,6 +2,7 @@
 
 import importlib
 
+import pytest
 import torch
 
 from conftest import OFF, run_python
@@ -89,6 +90,7 @@ def test_timm_is_imported_when_the_first_repvit_layer_is_built():
     assert out.split("\n")[-2] == "False True"
 
 
+@pytest.mark.slow
 def test_names_placed_in_ultralytics_tasks_are_the_documented_ones():
     listing = "from ultralytics.nn import tasks\n{activate}\nprint(sorted(vars(tasks)))"
     before = eval(run_python(listing.format(activate=""), env=OFF).strip().splitlines()[-1])

@@ -6,7 +6,7 @@ from ultralytics import YOLO
 from ultralytics.nn import tasks
 from ultralytics.nn.tasks import DetectionModel
 
-from conftest import repvit
+from conftest import fast_first, repvit
 from yolo_repvit import VARIANTS
 from yolo_repvit.modules import RepViTLayer
 
@@ -24,7 +24,7 @@ def test_timm_registry_matches_our_variant_table():
         assert set(timm.list_pretrained(f"{name}.*")) == {f"{name}.{tag}" for tag in v.tags}
 
 
-@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("variant", fast_first(VARIANTS, keep=2))
 def test_every_variant_builds_in_recipe_format(variant):
     model = DetectionModel(repvit(variant, 0.25, nc=3), verbose=False).eval()
     assert [type(m) for m in model.model[:5]] == [RepViTLayer] * 5
@@ -54,7 +54,7 @@ EXPECTED_CHANNELS = {
 }
 
 
-@pytest.mark.parametrize(("variant", "width"), list(EXPECTED_CHANNELS))
+@pytest.mark.parametrize(("variant", "width"), fast_first(EXPECTED_CHANNELS, keep=2))
 def test_layer_outputs_have_recipe_channels_and_strides(variant, width):
     backbone = getattr(tasks, variant)(width).eval()  # the names the plugin injects: layers 0-4
     x = torch.zeros(1, 3, 64, 96)
@@ -67,17 +67,18 @@ def test_layer_outputs_have_recipe_channels_and_strides(variant, width):
     assert shapes == [(c[0], 16, 24), (c[0], 16, 24), (c[1], 8, 12), (c[2], 4, 6), (c[3], 2, 3)]
 
 
-@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("variant", fast_first(VARIANTS))
 def test_every_per_variant_config_builds_by_bare_name(variant, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # nothing of ours in the working directory
-    model = YOLO(f"yolo11n-repvit-{VARIANTS[variant].short}.yaml").model
+    model = YOLO(f"yolo11n-{variant.replace('_', '-', 1)}.yaml").model
     assert {m.variant for m in model.model[:5]} == {variant}
     assert [m.out_channels for m in model.model[1:5]] == list(VARIANTS[variant].widths)
     assert model.stride.tolist() == [8.0, 16.0, 32.0]
 
 
-@pytest.mark.parametrize(("scale", "variant"), [("n", "repvit_m0_6"), ("s", "repvit_m0_9"), ("m", "repvit_m1_1"),
-                                                ("l", "repvit_m1_5"), ("x", "repvit_m2_3")])  # README's table, typed
+@pytest.mark.parametrize(("scale", "variant"), fast_first([("n", "repvit_m0_6"), ("s", "repvit_m0_9"),
+                                                           ("m", "repvit_m1_1"), ("l", "repvit_m1_5"),
+                                                           ("x", "repvit_m2_3")]))  # the configs table
 def test_scaled_config_picks_backbone_by_scale(scale, variant, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     model = YOLO(f"yolo11{scale}-repvit.yaml").model

@@ -1,21 +1,17 @@
 """Every bad input a user can give gets our error with the row, the bad value, the choices and the fix.
 
-This table is also the documentation: ``python tests/test_errors.py`` writes ``docs/errors.md`` from it,
-and ``test_error_table_in_docs_is_current`` keeps the two identical.
+These cases are also the documentation: ``tools/generate.py`` writes ``docs/errors.md`` from them, and
+``test_error_list_in_docs_is_current`` keeps the two identical.
 """
 
 import argparse
 import copy
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import RECIPE, recipe, timm_row
-from yolo_repvit._rows import show_row
+from conftest import recipe, timm_row
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "errors.md"
 VALID = ("repvit_m0_6, repvit_m0_9, repvit_m1_0, repvit_m1_1, repvit_m1_5, repvit_m2_3, repvit_m1, repvit_m2, "
          "repvit_m3")
 WIDTH = ("is not a number from 0.1 to 4.0. It scales every stage width (0.25, 0.5, 1.0, 1.5 in the recipe); "
@@ -101,17 +97,18 @@ CASES = [  # (what the user wrote, model dict, the exact message)
      "model row [-1, 1, Timm, ['repvit_m0_9', True]]: repvit_m0_9 is a RepViT model, which has its own row with "
      "RepViT's variants, widths and weight files: write [-1, 1, repvit_m0_9, [1.0, True]] instead of a Timm row."),
     ("unknown weight tag in the model name", timm_row("convnext_atto.in22k"),
-     "Timm row convnext_atto: timm has no weights convnext_atto.in22k; its tags are d2_in1k (the first is what True "
-     "loads). Give True, one of those tags, or the path of a weight file."),
+     "Timm row convnext_atto: there are no weights convnext_atto.in22k; its tags are d2_in1k (the first is what "
+     "True loads). Give True, one of those tags, or the path of a weight file."),
     ("unknown weight tag as pretrained", timm_row("convnext_atto", "in22k"),
-     "Timm row convnext_atto: timm has no weights convnext_atto.in22k; its tags are d2_in1k (the first is what True "
-     "loads). Give True, one of those tags, or the path of a weight file."),
+     "Timm row convnext_atto: there are no weights convnext_atto.in22k and no file 'in22k' (looked for {cwd}/in22k); "
+     "its tags are d2_in1k (the first is what True loads). Give True, one of those tags, or the path of a weight "
+     "file."),
     ("two different weight tags", timm_row("convnext_atto.d2_in1k", "fb_in1k"),
      "model row [-1, 1, Timm, ['convnext_atto.d2_in1k', 'fb_in1k']]: the model name carries weight tag 'd2_in1k' but "
      "pretrained asks for 'fb_in1k'; give the tag once: [convnext_atto.d2_in1k, True] or [convnext_atto, fb_in1k]."),
     ("ImageNet weights of a model timm has none for", timm_row("starnet_s050", True),
-     "Timm row starnet_s050: timm has no ImageNet weights for starnet_s050; train it from scratch (pretrained False) "
-     "or give the path of a weight file."),
+     "Timm row starnet_s050: there are no ImageNet weights for starnet_s050; train it from scratch (pretrained "
+     "False) or give the path of a weight file."),
     ("weight file that does not exist", timm_row("convnext_atto", "weights/convnext.pth"),
      "Timm row convnext_atto: weight file 'weights/convnext.pth' not found (looked for {cwd}/weights/convnext.pth). "
      "Give the path of an existing .pth/.safetensors file, or put it in a folder and set YOLO_REPVIT_WEIGHTS to that "
@@ -170,6 +167,12 @@ def write_other_model(path):
     torch.save(timm.create_model("convnext_femto").state_dict(), path)
 
 
+def write_deeper_model(path):
+    import timm
+
+    torch.save(timm.create_model("resnet34").state_dict(), path)
+
+
 # Weight files: (what, how the file is made, the row given its path, the exact message with {path} for the file).
 WEIGHT_CASES = [
     ("web page saved as a weight file", write_web_page, lambda path: recipe([-1, 1, "repvit_m0_9", [1.0, path]]),
@@ -182,10 +185,16 @@ WEIGHT_CASES = [
      "torch.save(torch.load(path, weights_only=False)['model'].state_dict(), 'weights.pth') (or ['state_dict'], "
      "whichever entry it has)."),
     ("weights of another timm model", write_other_model, lambda path: timm_row("convnext_atto", path),
-     "{path} does not fit timm convnext_atto: 0 missing, 0 unexpected and 124 wrong-shaped tensors (e.g. "
+     "{path} does not fit timm's convnext_atto: 0 missing, 0 unexpected and 124 wrong-shaped tensors (e.g. "
      "stem_0.weight (file (48, 3, 4, 4), model (40, 3, 4, 4)), stem_0.bias (file (48,), model (40,)), stem_1.weight "
      "(file (48,), model (40,)), ...). Is it a checkpoint of timm's convnext_atto (timm's layout, e.g. downloaded "
-     "from the hub or saved with timm.create_model(...).state_dict())? Files of another model or size do not fit."),
+     "from the hub or saved with timm.create_model(...).state_dict())? Files of another model, size or depth do not "
+     "fit."),
+    ("weights of a deeper model with the same widths", write_deeper_model, lambda path: timm_row("resnet18", path),
+     "{path} does not fit timm's resnet18: 0 missing, 96 unexpected and 0 wrong-shaped tensors (e.g. "
+     "layer1.2.conv1.weight, layer1.2.bn1.weight, layer1.2.bn1.bias, ...). Is it a checkpoint of timm's resnet18 "
+     "(timm's layout, e.g. downloaded from the hub or saved with timm.create_model(...).state_dict())? Files of "
+     "another model, size or depth do not fit."),
 ]
 
 
@@ -226,31 +235,7 @@ def test_bad_weight_file_gets_its_message(what, write, model, message, tmp_path)
     assert build_error(model(str(path))) == expected(message, path=path)
 
 
-PLACEHOLDERS = {"ultralytics": "<installed>", "timm": "<installed>", "cwd": "<working directory>", "path": "<file>"}
+def test_error_list_in_docs_is_current():
+    from generate import ERRORS, errors_doc
 
-
-def render():
-    lines = ["# Bad inputs and the errors they get", "",
-             "Generated from `tests/test_errors.py` (`python tests/test_errors.py`), whose tests check every message.",
-             "All are `yolo_repvit.RepViTError` (a `ValueError`), raised while the model is built.", "",
-             "## Model rows", "", "| input | model row / setting | message |", "|---|---|---|"]
-    for what, d, message in CASES:
-        rows = d["backbone"][:2] if what.startswith(("RepViT row that", "two RepViT")) else [d["backbone"][0]]
-        shown = "<br>".join(f"`{show_row(row)}`" for row in rows)
-        changed = [f"`{k}: {d[k]}`" for k in ("scale", "ch", "min_ultralytics") if k in d and k not in RECIPE]
-        heads = [f"`{show_row(row)}`" for row, original in zip(d["head"], RECIPE["head"]) if row != original]
-        where = "<br>".join([shown, *changed, *heads])
-        lines.append(f"| {what} | {where} | {fill(message, **PLACEHOLDERS)} |")
-    lines += ["", "## Weight files", "", "| file given as `pretrained` | message |", "|---|---|"]
-    lines += [f"| {what} | {fill(message, **PLACEHOLDERS)} |" for what, _, _, message in WEIGHT_CASES]
-    return "\n".join(lines) + "\n"
-
-
-def test_error_table_in_docs_is_current():
-    assert DOCS.read_text() == render(), "run: python tests/test_errors.py"
-
-
-if __name__ == "__main__":
-    DOCS.parent.mkdir(exist_ok=True)
-    DOCS.write_text(render())
-    sys.exit(0)
+    assert ERRORS.read_text() == errors_doc(), "run: python tools/generate.py"

@@ -11,12 +11,12 @@ import yolo_repvit
 
 PACKAGE = Path(yolo_repvit.__file__).parent
 LAYERS = [
-    "_errors", "_versions",  # the standard library only
-    "_repvit_variants", "_timm_families", "_rows",  # plain data and the row grammar: no torch
-    "_weights", "modules",  # weight files; the layer classes checkpoints hold
-    "_repvit", "_timm",  # each kind's own building and weights
+    "_errors", "_versions",  # the standard library and packaging only
+    "_repvit_variants", "_timm_families", "_weights", "_rows",  # plain data, weight files, the row grammar: no torch
+    "modules",  # the layer classes checkpoints hold
+    "_timm", "_repvit",  # a row as timm builds it; what a RepViT row does its own way
     "_build",  # a spec becomes layers 0-4, for either kind
-    "_backbones", "_configs", "_data",  # what the command line and the docs report
+    "_backbone_report", "_configs", "_data",  # what the command line and the docs report
     "_ultralytics",  # every touch of ultralytics
     "__init__",  # the public surface
     "_cli",  # the yolo-repvit command, which activates the plugin as a user would

@@ -11,7 +11,7 @@ from timm.models.repvit import RepVit
 from ultralytics import YOLO
 from ultralytics.nn.tasks import DetectionModel
 
-from conftest import randomise_batchnorm, repvit, run_python
+from conftest import fast_first, randomise_batchnorm, repvit, run_python
 from yolo_repvit import RepViTError
 from yolo_repvit._repvit import official_names
 from yolo_repvit._repvit_variants import VARIANTS
@@ -79,8 +79,10 @@ def test_official_names_follow_the_authors_block_list():
     assert len({n.split(".")[1] for n in names.values()}) == 27  # patch embedding + 26 rows in the authors' list
 
 
-@pytest.mark.parametrize("layout", ["timm", "official", "safetensors"])
-@pytest.mark.parametrize("variant", ["repvit_m0_6", "repvit_m0_9", "repvit_m1_1"])
+@pytest.mark.parametrize(("variant", "layout"), fast_first(
+    [(v, layout) for v in ["repvit_m0_6", "repvit_m0_9", "repvit_m1_1"]
+     for layout in ["timm", "official", "safetensors"]],
+    keep=3, ids=lambda cases: [f"{v}-{layout}" for v, layout in cases]))
 def test_weights_load_and_survive_model_construction(variant, layout, tmp_path):
     net = imagenet_like(variant)
     model = model_with(variant, str(write(net, tmp_path, layout))).eval()
@@ -156,6 +158,13 @@ def test_weights_of_another_variant_are_named(tmp_path):
     assert message.endswith("These are repvit_m0_9 weights: put repvit_m0_9 in the row, or use a repvit_m1_1 file.")
 
 
+def test_weights_of_a_deeper_variant_with_the_same_widths_are_named(tmp_path):
+    path = write(imagenet_like("repvit_m1_5"), tmp_path, "timm")
+    message = error_for("repvit_m1_1", str(path))
+    assert message.startswith(f"{path} does not fit repvit_m1_1 at width 1.0: 0 missing, ")
+    assert message.endswith("These are repvit_m1_5 weights: put repvit_m1_5 in the row, or use a repvit_m1_1 file.")
+
+
 def test_truncated_file_is_refused(tmp_path):
     path = write(imagenet_like("repvit_m0_6"), tmp_path, "timm")
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
@@ -176,9 +185,9 @@ def test_unknown_tag_or_missing_file_is_refused(tmp_path, monkeypatch):
     monkeypatch.delenv("YOLO_REPVIT_WEIGHTS", raising=False)
     monkeypatch.chdir(tmp_path)
     assert error_for("repvit_m0_9", "dist_900e_in1k") == (
-        f"repvit_m0_9 row: pretrained 'dist_900e_in1k' is neither a weight tag of repvit_m0_9 (dist_300e_in1k, "
-        f"dist_450e_in1k) nor a file (looked for {tmp_path / 'dist_900e_in1k'}). Give True, a tag, or the path of "
-        f"a .pth/.safetensors file.")
+        f"repvit_m0_9 row: there are no weights repvit_m0_9.dist_900e_in1k and no file 'dist_900e_in1k' (looked for "
+        f"{tmp_path / 'dist_900e_in1k'}); its tags are dist_300e_in1k, dist_450e_in1k (the first is what True loads). "
+        "Give True, one of those tags, or the path of a weight file.")
 
 
 def test_true_while_offline_says_how_to_supply_the_file(tmp_path):

@@ -27,6 +27,7 @@ tasks.parse_model = wrap(tasks.parse_model)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("order", ["neighbour first", "neighbour last"])
 def test_another_parse_model_wrapper_keeps_working_and_so_do_we(order):
     activate = "import yolo_repvit"
@@ -107,8 +108,8 @@ def test_timm_without_repvit_gets_one_message(tmp_path):
         except yolo_repvit.RepViTError as error:
             print(error)
     """, env=OFF)
-    assert out.split("\n")[-2] == ("timm 0.6.13 is older than the timm>=1.0.9 yolo-repvit is tested with. Fix: pip "
-                                    "install -U 'timm>=1.0.9'")
+    assert out.split("\n")[-2] == ("timm 0.6.13 does not satisfy timm>=1.0.9, which yolo-repvit is tested with. Fix: "
+                                    "pip install -U 'timm>=1.0.9'")
 
 
 def test_timm_older_than_declared_gets_one_message(monkeypatch):
@@ -117,7 +118,7 @@ def test_timm_older_than_declared_gets_one_message(monkeypatch):
     monkeypatch.setattr(timm, "__version__", "1.0.3")
     with pytest.raises(RepViTError) as info:
         YOLO("yolo11n-repvit.yaml")
-    assert str(info.value) == ("timm 1.0.3 is older than the timm>=1.0.9 yolo-repvit is tested with. "
+    assert str(info.value) == ("timm 1.0.3 does not satisfy timm>=1.0.9, which yolo-repvit is tested with. "
                                "Fix: pip install -U 'timm>=1.0.9'")
 
 
@@ -163,6 +164,7 @@ def offline(monkeypatch):
     monkeypatch.delenv("YOLO_REPVIT_WEIGHTS", raising=False)
 
 
+@pytest.mark.slow
 def test_any_row_and_wiring_builds_or_raises_our_error(offline):
     outcomes = []
 

@@ -20,13 +20,14 @@ from yolo_repvit import RepViTError, _ultralytics
 from yolo_repvit._configs import CONFIG_DIR
 from yolo_repvit._data import CLASSES, KPT_SHAPE, TASKS, make_dataset
 from yolo_repvit._repvit_variants import VARIANTS
-from yolo_repvit._versions import version_tuple
+from yolo_repvit._versions import at_least
 
 BACKBONE = {"n": "repvit_m0_6", "s": "repvit_m0_9", "m": "repvit_m1_1", "l": "repvit_m1_5", "x": "repvit_m2_3"}
 
 YOLO26_MIN = yaml.safe_load((CONFIG_DIR / "yolo26-repvit.yaml").read_text())["min_ultralytics"]
+SLOW = pytest.mark.slow
 NEEDS_YOLO26 = pytest.mark.skipif(
-    version_tuple(ultralytics.__version__) < version_tuple(YOLO26_MIN),
+    not at_least(ultralytics.__version__, YOLO26_MIN),
     reason=f"YOLO26 layers need ultralytics>={YOLO26_MIN}")
 
 # Config (scale letter at {}): the task ultralytics guesses from it, the upstream config whose layers
@@ -79,8 +80,9 @@ def outputs(model, x):
         return tensors(model.eval()(x))
 
 
-@pytest.mark.parametrize(("config", "scale"), [pytest.param(c, s, marks=NEEDS_YOLO26 if c.startswith("yolo26") else ())
-                                               for c in CONFIGS for s in BACKBONE])
+@pytest.mark.parametrize(("config", "scale"), [  # scale n in the fast run, every scale in the whole suite
+    pytest.param(c, s, marks=[*([NEEDS_YOLO26] if c.startswith("yolo26") else []), *([] if s == "n" else [SLOW])])
+    for c in CONFIGS for s in BACKBONE])
 def test_every_task_config_builds_at_every_scale(config, scale, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # found by bare name, through ultralytics' scale-free lookup
     task, twin, reads = CONFIGS[config]

@@ -11,9 +11,10 @@ from safetensors.torch import save_file
 from ultralytics.cfg import get_cfg
 from ultralytics.nn.tasks import DetectionModel
 
-from conftest import randomise_batchnorm, run, run_python, script, timm_row
+from catalog import TIMM as SHIPPED
+from conftest import fast_first, randomise_batchnorm, run, run_python, script, timm_row
 from yolo_repvit import RepViTError
-from yolo_repvit._timm_families import FAMILIES, REFUSED, SHIPPED
+from yolo_repvit._timm_families import FAMILIES, REFUSED
 from yolo_repvit._ultralytics import _allowed
 from yolo_repvit.modules import DATA_CLASSES, TimmBackbone, TimmFeature
 
@@ -45,7 +46,7 @@ def one_training_step(model):
     return loss
 
 
-@pytest.mark.parametrize("family", FAMILIES, ids=[f.name for f in FAMILIES])
+@pytest.mark.parametrize("family", fast_first(FAMILIES, keep=2, ids=[f.name for f in FAMILIES]))
 def test_family_builds_trains_fuses_exports_and_pickles_safely(family, tmp_path):
     import onnxruntime
 
@@ -165,9 +166,10 @@ def timm_features(name, path, **kwargs):
                              **kwargs).eval()
 
 
-@pytest.mark.parametrize("suffix", [".pth", ".safetensors"])
-@pytest.mark.parametrize("name", ["mobilenetv4_conv_small", "fastvit_t8", "convnext_atto",
-                                  "swin_tiny_patch4_window7_224"])
+@pytest.mark.parametrize(("name", "suffix"), fast_first(
+    [(name, suffix) for name in ["mobilenetv4_conv_small", "fastvit_t8", "convnext_atto",
+                                 "swin_tiny_patch4_window7_224"] for suffix in [".pth", ".safetensors"]],
+    keep=2, ids=lambda cases: [f"{n}-{s}" for n, s in cases]))
 def test_weights_load_strictly_and_survive_model_construction(name, suffix, tmp_path):
     path = save(imagenet_like(name), tmp_path / f"weights{suffix}")
     model = build(name, str(path)).eval()
@@ -197,6 +199,7 @@ def test_tag_loads_from_the_offline_folder(tmp_path, monkeypatch):
         assert torch.equal(stem.weight, net.stem[0].weight), args
 
 
+@pytest.mark.slow  # the RepViT row's twin runs in the fast tests (tests/test_pretrained.py)
 def test_true_while_offline_says_how_to_supply_the_file(tmp_path):
     out = run_python(f"""
         import yolo_repvit
@@ -247,14 +250,15 @@ TASK_OUTPUTS = {"": (1, 4 + 80, 84), "-seg": (1, 4 + 80 + 32, 84), "-pose": (1, 
                 "-obb": (1, 4 + 80 + 1, 84), "-cls": (1, 1000)}
 
 
-@pytest.mark.parametrize("suffix", list(TASK_OUTPUTS))
-@pytest.mark.parametrize("family", SHIPPED, ids=[f.config for f in SHIPPED])
+@pytest.mark.parametrize(("family", "suffix"), fast_first(
+    [(family, suffix) for family in SHIPPED for suffix in TASK_OUTPUTS], keep=len(TASK_OUTPUTS),
+    ids=lambda cases: [f"{family.config}{suffix}" for family, suffix in cases]))
 def test_shipped_timm_configs_build_for_every_task(family, suffix, tmp_path, monkeypatch):
     from ultralytics import YOLO
 
     monkeypatch.chdir(tmp_path)  # found by bare name
     model = YOLO(f"yolo11n-{family.config}{suffix}.yaml")
-    assert model.model.model[0].model == family.scale_models["n"]
+    assert model.model.model[0].model == family.by_scale["n"]
     with torch.no_grad():
         out = model.model.eval()(torch.zeros(1, 3, 64, 64))
     while isinstance(out, (list, tuple)):  # predictions come first, however a release nests the rest

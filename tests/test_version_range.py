@@ -17,7 +17,7 @@ def pyproject_range():
     """The range as pyproject.toml declares it (what a wheel built from this checkout carries), read as text so
     that it needs neither Python 3.11's tomllib nor an installed package."""
     requirement = re.search(r'"(ultralytics[<>=!~][^"]*)"', PYPROJECT.read_text()).group(1)
-    return environment.declared_spec("ultralytics", [requirement])
+    return environment.declared("ultralytics", [requirement])
 
 
 @pytest.fixture
@@ -47,19 +47,19 @@ def warnings_from(*versions):
 @pytest.mark.parametrize("version", ["8.3.0", "8.3.59", "8.3.253", "8.4.0", "8.4.139", "8.4.140", "8.4.190",
                                      "8.4.191", "8.4.300"])
 def test_declared_range_holds_tested_and_newer_patch_releases(declared, version):
-    assert environment.in_range(version, declared)
+    assert environment.contains(declared, version)
 
 
 @pytest.mark.parametrize("version", ["8.2.103", "8.5.0", "8.5", "9.0.0"])
 def test_declared_range_excludes_other_minor_releases(declared, version):
-    assert not environment.in_range(version, declared)
+    assert not environment.contains(declared, version)
 
 
-def test_spec_is_the_ultralytics_entry_of_the_metadata():
-    requires = ["ultralytics-thop>=2", "timm>=1.0.9", "ultralytics<8.5,>=8.3.0", 'onnx>=1.14; extra == "test"']
-    assert environment.declared_spec("ultralytics", requires) == ">=8.3.0,<8.5"
-    assert environment.declared_spec("ultralytics", ["ultralytics (>=8.3.0)"]) == ">=8.3.0"
-    assert environment.declared_spec("ultralytics", ["ultralytics-thop>=2"]) is None
+def test_spec_is_the_ultralytics_entry_of_the_metadata_outside_extras():
+    requires = ["ultralytics-thop>=2", "timm>=1.0.9", 'ultralytics>=8.4; extra == "test"', "ultralytics<8.5,>=8.3.0"]
+    assert environment.show(environment.declared("ultralytics", requires)) == ">=8.3.0,<8.5"
+    assert environment.show(environment.declared("Ultralytics", ["ultralytics (>=8.3.0)"])) == ">=8.3.0"
+    assert environment.declared("ultralytics", ["ultralytics-thop>=2"]) is None
 
 
 def test_outside_the_range_warns_once_naming_both_versions(unchecked, monkeypatch):
@@ -92,7 +92,7 @@ def test_this_environment_is_supported():
     import ultralytics
 
     spec = pyproject_range()
-    assert spec.startswith(">=8.3.0") and environment.in_range(ultralytics.__version__, spec), spec
+    assert environment.show(spec).startswith(">=8.3.0") and environment.contains(spec, ultralytics.__version__), spec
 
 
 def test_installed_metadata_declares_the_pyproject_range():
@@ -100,7 +100,7 @@ def test_installed_metadata_declares_the_pyproject_range():
         requires = metadata.requires(environment.DISTRIBUTION)
     except metadata.PackageNotFoundError:
         pytest.skip("yolo-repvit is not installed here (a source-tree run): no metadata to compare")
-    assert environment.declared_spec("ultralytics", requires) == pyproject_range()
+    assert environment.declared("ultralytics", requires) == pyproject_range()
 
 
 def test_activation_warns_once_outside_the_supported_range():

@@ -33,7 +33,7 @@ def __getattr__(name):
     return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
 
 
-def activate():
+def activate() -> None:
     """Patch ultralytics for backbone rows; idempotent, thread-safe, and called by ``import yolo_repvit``."""
     for module, installer in PATCHED.items():
         when_imported(module, functools.partial(_install, installer))

@@ -54,7 +54,7 @@ def demo(out="repvit-demo", model="yolo11n-repvit.yaml", epochs=20, imgsz=128, i
 
 def list_backbones(names):
     """Print what each backbone is, or why it is refused; exit status 1 if any given name is refused."""
-    from ._backbones import check, families, table
+    from ._backbone_report import check, families, table
 
     checks = [("", None, check(name)) for name in names] if names else families()
     if not names:

@@ -14,8 +14,10 @@ labels and ``labels/classes.txt``, plus a ``data.yaml`` that ultralytics reads.
 """
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Union
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -26,7 +28,8 @@ KPT_SHAPE = (5, 3)  # keypoints per shape, values per keypoint (x, y, visibility
 FLIP_IDX = (0, 1, 4, 3, 2)  # a left-right flip swaps the right- and left-most keypoints
 
 
-def make_dataset(task, root, train=64, val=16, imgsz=128, seed=0):
+def make_dataset(task: str, root: Union[str, os.PathLike], train: int = 64, val: int = 16, imgsz: int = 128,
+                 seed: int = 0) -> Path:
     """Write a dataset for ``task`` under ``root``; return what ``data=`` takes (``root`` itself to classify)."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; pass one of {', '.join(TASKS)}.")
@@ -52,7 +55,7 @@ def make_detection_dataset(root, train=64, val=16, imgsz=128, seed=0):
     return make_dataset("detect", root, train, val, imgsz, seed)
 
 
-def write_data_yaml(root):
+def write_data_yaml(root: Union[str, os.PathLike]) -> Path:
     """Write ``root/data.yaml`` for a dataset in the recipe's layout, class names from ``classes.txt``."""
     root = Path(root)
     classes = root / "train" / "labels" / "classes.txt"

@@ -1,20 +1,26 @@
-"""What is RepViT's own: building its timm network, the authors' weight files and their layout.
+"""What is RepViT's own in a RepViT row: its variants and widths, the authors' weight files, its layer layout.
 
-The variant table itself is plain data in ``_repvit_variants``.  RepViT rows are built from
-timm's ``RepVit`` class (``repvit_m0_6`` too, which timm does not register), cut into the stem
-and four stages so that each is one YOLO layer.
+A RepViT row is a Timm row (:class:`~yolo_repvit._timm.TimmRow`) of timm's ``repvit_*`` model
+built with the variant's stage widths scaled by the row's width factor (``repvit_m0_6``, which
+timm does not register, too).  It overrides only what differs: the variants' own weight tags,
+the authors' release files and their layout, and the layers.  Where a Timm row keeps timm's
+feature extractor whole in layer 0, a RepViT row cuts it into the stem and the four stages, one
+YOLO layer each, as the recipe's YAML expects.
 """
+
+from dataclasses import replace
 
 import torch
 
 from . import _weights
 from ._errors import RepViTError
 from ._repvit_variants import VARIANTS, scaled_widths
-from ._versions import import_timm, timm_fix
+from ._timm import TimmRow
+from ._versions import timm_fix
 from .modules import RepViTLayer
 
 RELEASE_URL = "https://github.com/THU-MIG/RepViT/releases/download/v1.0/"
-CLASSIFIER = ("head.", "classifier.")  # the ImageNet classifier in timm's and the authors' layout
+AUTHORS_CLASSIFIER = "classifier."  # the ImageNet classifier in the authors' layout
 
 # timm module -> the authors' module, inside one block (first matching prefix wins).
 _BLOCK = (("token_mixer.", "token_mixer.0."), ("se.", "token_mixer.1."),
@@ -24,18 +30,79 @@ _DOWNSAMPLE = (("spatial_downsample.", "token_mixer.0."), ("channel_downsample."
 _STEM = (("conv1.", "0."), ("conv2.", "2."))
 
 
-def build(spec):
-    """The five :class:`RepViTLayer` of a RepViT row, and where their weights came from (None: from scratch)."""
-    net = repvit_net(spec.name, spec.width, spec.in_channels)
-    source = load_pretrained(net, spec) if spec.pretrained is not False else None
-    if source is None:
-        start_blocks_scaled(net)
-    widths = scaled_widths(spec.name, spec.width)
-    channels = (widths[0], *widths)  # the stem's output has the first stage's width
-    layers = [RepViTLayer(body, spec.name, i, c) for i, (body, c) in enumerate(zip((net.stem, *net.stages), channels))]
-    for layer in layers:
-        layer.f = -1  # each reads the one before it
-    return layers, source
+class RepViTRow(TimmRow):
+    """Layers 0-4 of a RepViT row: five :class:`RepViTLayer`, the stem and the four stages of timm's RepVit."""
+
+    def __init__(self, spec):
+        super().__init__(spec)
+        self.variant = VARIANTS[spec.name]
+        self.where = f"{spec.name} row"
+        self.weights_of = f"{spec.name} at width 1.0"
+
+    def model(self):
+        v = self.variant
+        return v.timm_name, {"embed_dim": scaled_widths(v.name, self.spec.width), "depth": v.depths,
+                             "legacy": v.legacy}
+
+    def check(self):
+        """The row grammar has checked the variant and width; timm must have the RepViT class."""
+        if not self.timm.is_model(self.variant.timm_name):
+            raise RepViTError(f"timm {self.timm.__version__} has no RepViT models. Fix: {timm_fix()}")
+
+    def check_weights_fit(self):
+        super().check_weights_fit()
+        if self.spec.width != 1.0:
+            raise RepViTError(f"{self.where}: ImageNet weights exist for width 1.0 only, but the row asks for width "
+                              f"{self.spec.width:g} with pretrained={self.spec.pretrained!r}. Use "
+                              f"[1.0, {self.spec.pretrained!r}], or train width {self.spec.width:g} from scratch "
+                              f"with [{self.spec.width:g}].")
+
+    def tags(self):
+        return list(self.variant.tags)
+
+    def offline_names(self, tag):
+        """timm's naming, then the authors' release name (not for m1/m2/m3, which the authors did not release)."""
+        return super().offline_names(tag) + ([] if self.variant.legacy else [self.release_name(tag)])
+
+    def release_name(self, tag):
+        return f"{self.spec.name}_distill_{tag.split('_')[1]}.pth"  # dist_450e_in1k -> repvit_m0_9_distill_450e.pth
+
+    def origin(self, tag):
+        if self.variant.hub:
+            return f"the Hugging Face hub repository timm/{self.spec.name}.{tag}"
+        return f"the RepViT authors' release ({self.release_name(tag)} on GitHub, THU-MIG/RepViT)"
+
+    def download(self, tag):
+        if self.variant.hub:
+            return super().download(tag)
+        url = RELEASE_URL + self.release_name(tag)
+        return _weights.unwrap(torch.hub.load_state_dict_from_url(url, map_location="cpu", weights_only=True), url)
+
+    def timm_layout(self, raw):
+        """The authors' ``features.N`` keys renamed to timm's, and their classifier left out; timm's as it is."""
+        if not any(k.startswith("features.") for k in raw):
+            return raw
+        to_timm = {official: key for key, official in official_names(self.whole_model()).items()}
+        return {to_timm.get(k, k): v for k, v in raw.items() if not k.startswith(AUTHORS_CLASSIFIER)}
+
+    def explain(self, raw):
+        if not any(k.startswith(("stem.", "stages.")) for k in self.timm_layout(raw)):
+            return "The file holds no backbone weights (only an ImageNet classifier?); use a full RepViT checkpoint."
+        fits = [name for name in VARIANTS if name != self.spec.name and _fits(raw, name, self.spec)]
+        if fits:
+            return f"These are {fits[0]} weights: put {fits[0]} in the row, or use a {self.spec.name} file."
+        return (f"Is it a {self.spec.name} ImageNet checkpoint (timm's layout or the authors')? Files for another "
+                "variant, or saved from a model with another width or head, do not fit.")
+
+    def layers(self, body, taps, channels, channels_last):
+        if self.spec.pretrained is False:
+            start_blocks_scaled(body)
+        stem, *stages = body.children()  # the extractor of a RepVit is its stem, then its stages in order
+        layers = [RepViTLayer(part, self.spec.name, i, c)
+                  for i, (part, c) in enumerate(zip((stem, *stages), (channels[0], *channels)))]
+        for layer in layers:
+            layer.f = -1  # each reads the one before it
+        return layers
 
 
 def start_blocks_scaled(net):
@@ -50,81 +117,6 @@ def start_blocks_scaled(net):
         if isinstance(m, torch.nn.BatchNorm2d) and not m.weight.any():
             with torch.no_grad():
                 m.weight.fill_(1.0)
-
-
-def repvit_net(variant, width, in_channels=3):
-    """timm's RepVit for a variant at a width factor, without its ImageNet classifier."""
-    timm = import_timm("RepViT layers")
-    try:
-        from timm.models.repvit import RepVit
-    except ImportError as error:
-        raise RepViTError(f"timm {timm.__version__} has no RepViT models. Fix: {timm_fix()}") from error
-    v = VARIANTS[variant]
-    return RepVit(in_chans=in_channels, embed_dim=scaled_widths(variant, width), depth=v.depths, legacy=v.legacy,
-                  num_classes=0)
-
-
-def load_pretrained(net, spec):
-    """Load the weights ``spec.pretrained`` asks for into ``net``, a width-1.0 timm RepVit; return their source."""
-    where = f"{spec.name} row"
-    if spec.width != 1.0:
-        raise RepViTError(f"{where}: ImageNet weights exist for width 1.0 only, but the row asks for width "
-                          f"{spec.width:g} with pretrained={spec.pretrained!r}. Use [1.0, {spec.pretrained!r}], "
-                          f"or train width {spec.width:g} from scratch with [{spec.width:g}].")
-    if spec.in_channels != 3:
-        raise RepViTError(f"{where}: ImageNet weights expect 3 input channels, but the model has ch: "
-                          f"{spec.in_channels}. Use 3 channels, or train from scratch (pretrained False).")
-    raw, source = fetch(spec.name, spec.pretrained)
-    _weights.load_strict(net, timm_layout(raw, net), source, f"{spec.name} at width 1.0",
-                         explain=lambda state: _likely_cause(raw, state, spec.name))
-    return source
-
-
-def fetch(variant, pretrained):
-    """The raw state dict for a row's ``pretrained`` value, and a description of where it came from."""
-    tags = VARIANTS[variant].tags
-    tag = VARIANTS[variant].default_tag if pretrained is True else pretrained if pretrained in tags else None
-    if tag is None:
-        path = _weights.find(pretrained)
-        if path is None:
-            raise RepViTError(f"{variant} row: pretrained {pretrained!r} is neither a weight tag of {variant} "
-                              f"({', '.join(tags)}) nor a file (looked for {_weights.looked_for(pretrained)}). Give "
-                              "True, a tag, or the path of a .pth/.safetensors file.")
-        return _weights.read(path)
-    for name in offline_names(variant, tag):
-        path = _weights.find(name, search_cwd=False)
-        if path is not None:
-            return _weights.read(path)
-    return _download(variant, tag)
-
-
-def offline_names(variant, tag):
-    """File names looked for in ``$YOLO_REPVIT_WEIGHTS``: timm's naming, then the authors' release name."""
-    names = [f"{variant}.{tag}.safetensors", f"{variant}.{tag}.pth"]
-    if not VARIANTS[variant].legacy:
-        names.append(_release_name(variant, tag))
-    return names
-
-
-def _release_name(variant, tag):
-    return f"{variant}_distill_{tag.split('_')[1]}.pth"  # dist_450e_in1k -> repvit_m0_9_distill_450e.pth
-
-
-def _download(variant, tag):
-    offline_hint = (f"To work offline, put the file in a folder and set {_weights.ENV_DIR} to it (names looked for: "
-                    f"{', '.join(offline_names(variant, tag))}), or give its path as the row's second argument.")
-    try:
-        if VARIANTS[variant].hub:
-            timm = import_timm("RepViT layers")
-            return timm.create_model(f"{variant}.{tag}", pretrained=True).state_dict(), f"timm {variant}.{tag}"
-        url = RELEASE_URL + _release_name(variant, tag)
-        state = torch.hub.load_state_dict_from_url(url, map_location="cpu", weights_only=True)
-        return _weights.unwrap(state, url)
-    except OSError as error:  # no network, no cache, hub refused: all end here
-        source = (f"the Hugging Face hub repository timm/{variant}.{tag}" if VARIANTS[variant].hub
-                  else f"the RepViT authors' release ({_release_name(variant, tag)} on GitHub, THU-MIG/RepViT)")
-        raise RepViTError(f"{variant} row: could not download ImageNet weights {tag} from {source} "
-                          f"({type(error).__name__}: {error}). {offline_hint}") from error
 
 
 def official_names(timm_keys):
@@ -153,27 +145,10 @@ def official_names(timm_keys):
     return names
 
 
-def timm_layout(state, net):
-    """``state`` in timm's layout (the authors' ``features.N`` keys renamed), classifier removed."""
-    if any(k.startswith("features.") for k in state):
-        to_timm = {official: timm for timm, official in official_names(net.state_dict()).items()}
-        state = {to_timm.get(k, k): v for k, v in state.items()}
-    return {k: v for k, v in state.items() if not k.startswith(CLASSIFIER)}
-
-
-def _likely_cause(raw, state, variant):
-    if not state:
-        return "The file holds no backbone weights (only an ImageNet classifier?); use a full RepViT checkpoint."
-    fits = [name for name in VARIANTS if name != variant and _fits(raw, name)]
-    if fits:
-        return f"These are {fits[0]} weights: put {fits[0]} in the row, or use a {variant} file."
-    return (f"Is it a {variant} ImageNet checkpoint (timm's layout or the authors')? Files for another variant, "
-            "or saved from a model with another width or head, do not fit.")
-
-
-def _fits(raw, variant):
-    """Whether ``raw`` loads into ``variant``: built on the meta device, so this costs no memory."""
-    with torch.device("meta"):
-        net = repvit_net(variant, 1.0)
-    expected, state = net.state_dict(), timm_layout(raw, net)
-    return state.keys() == expected.keys() and all(state[k].shape == v.shape for k, v in expected.items())
+def _fits(raw, variant, spec):
+    """Whether the weight file's tensors ``raw`` (either layout) hold exactly the backbone of ``variant``."""
+    row = RepViTRow(replace(spec, name=variant, width=1.0))
+    state, expected = row.timm_layout(raw), row.whole_model()
+    backbone = {k: v for k, v in expected.items() if k.startswith(("stem.", "stages."))}
+    return all(k in state and state[k].shape == shape for k, shape in backbone.items()) and not any(
+        k.startswith("stages.") and k not in backbone for k in state)

@@ -1,10 +1,10 @@
 """The RepViT variants this plugin builds, as plain data (no torch, no timm): the one source for
-their widths, depths, weight tags, and the variant each scale of the shipped configs uses.
+their widths, depths and weight tags.
 
 Widths and depths are in timm's convention (a stage = an optional downsample unit plus
 ``depth`` blocks); ``tests/test_build.py`` checks them against timm's registered models so
 this table cannot drift.  ``m0_6`` is not registered in timm; its numbers reproduce the official
-RepViT-M0.6 exactly.
+RepViT-M0.6 exactly, built by the builder of a registered variant (:attr:`Variant.timm_name`).
 """
 
 import difflib
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from ._errors import RepViTError
 
-STRIDES = (4, 4, 8, 16, 32)  # output stride of the stem and of each of the four stages
 WIDTH_RANGE = (0.1, 4.0)
 
 
@@ -24,39 +23,32 @@ class Variant:
     depths: tuple
     legacy: bool = False  # the paper's v1 models (m1/m2/m3) use a different RepVGG depthwise block
     tags: tuple = ()  # ImageNet weights, default first
-    hub: bool = True  # timm hosts them (else: the authors' release files)
-    top1: str = ""  # ImageNet top-1 the RepViT authors report (300 / 450 epoch distillation)
+    hub: bool = True  # timm registers and hosts them (else: the authors' release files)
 
     @property
-    def default_tag(self):
-        return self.tags[0]
-
-    @property
-    def short(self):
-        """``repvit_m0_9`` -> ``m0_9``, as in the per-variant config names."""
-        return self.name.removeprefix("repvit_")
+    def timm_name(self):
+        """The timm model whose builder makes this variant, given its widths and depths: itself where timm
+        registers it; for m0_6, which timm lacks, the smallest registered one of its kind."""
+        return self.name if self.hub else "repvit_m0_9"
 
 
 _NEW = ("dist_300e_in1k", "dist_450e_in1k")
 _OLD = ("dist_in1k",)
 
-VARIANTS = {
+VARIANTS: dict[str, Variant] = {
     v.name: v
     for v in (
-        Variant("repvit_m0_6", (40, 80, 160, 320), (1, 1, 8, 1), tags=("dist_300e_in1k",), hub=False, top1="74.1"),
-        Variant("repvit_m0_9", (48, 96, 192, 384), (2, 2, 14, 2), tags=_NEW, top1="78.7 / 79.1"),
-        Variant("repvit_m1_0", (56, 112, 224, 448), (2, 2, 14, 2), tags=_NEW, top1="80.0 / 80.3"),
-        Variant("repvit_m1_1", (64, 128, 256, 512), (2, 2, 12, 2), tags=_NEW, top1="80.7 / 81.2"),
-        Variant("repvit_m1_5", (64, 128, 256, 512), (4, 4, 24, 4), tags=_NEW, top1="82.3 / 82.5"),
-        Variant("repvit_m2_3", (80, 160, 320, 640), (6, 6, 34, 2), tags=_NEW, top1="83.3 / 83.7"),
-        Variant("repvit_m1", (48, 96, 192, 384), (2, 2, 14, 2), legacy=True, tags=_OLD, top1="78.5"),
-        Variant("repvit_m2", (64, 128, 256, 512), (2, 2, 12, 2), legacy=True, tags=_OLD, top1="80.6"),
-        Variant("repvit_m3", (64, 128, 256, 512), (4, 4, 18, 2), legacy=True, tags=_OLD, top1="81.4"),
+        Variant("repvit_m0_6", (40, 80, 160, 320), (1, 1, 8, 1), tags=("dist_300e_in1k",), hub=False),
+        Variant("repvit_m0_9", (48, 96, 192, 384), (2, 2, 14, 2), tags=_NEW),
+        Variant("repvit_m1_0", (56, 112, 224, 448), (2, 2, 14, 2), tags=_NEW),
+        Variant("repvit_m1_1", (64, 128, 256, 512), (2, 2, 12, 2), tags=_NEW),
+        Variant("repvit_m1_5", (64, 128, 256, 512), (4, 4, 24, 4), tags=_NEW),
+        Variant("repvit_m2_3", (80, 160, 320, 640), (6, 6, 34, 2), tags=_NEW),
+        Variant("repvit_m1", (48, 96, 192, 384), (2, 2, 14, 2), legacy=True, tags=_OLD),
+        Variant("repvit_m2", (64, 128, 256, 512), (2, 2, 12, 2), legacy=True, tags=_OLD),
+        Variant("repvit_m3", (64, 128, 256, 512), (4, 4, 18, 2), legacy=True, tags=_OLD),
     )
 }
-
-# The backbone of each scale in the shipped per-scale configs (yolo11n-repvit.yaml ... yolo11x-repvit.yaml).
-SCALE_VARIANTS = {"n": "repvit_m0_6", "s": "repvit_m0_9", "m": "repvit_m1_1", "l": "repvit_m1_5", "x": "repvit_m2_3"}
 
 
 def scaled_widths(variant, width):

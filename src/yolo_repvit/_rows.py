@@ -12,15 +12,15 @@ A row becomes a :class:`BackboneSpec`; which layers a spec becomes is ``_build``
 
 import ast
 from dataclasses import dataclass, field
-from pathlib import PurePath
 
 from ._errors import RepViTError
 from ._repvit_variants import VARIANTS, check_variant, check_width
+from ._weights import is_weight_path
 
 REPVIT = "RepViT"
 TIMM = "Timm"
 LAYERS = 5  # YAML layer indices one backbone row occupies
-WEIGHT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
+STRIDES = (4, 8, 16, 32)  # of the maps at layers 1-4 (layer 0 works at stride 4 too)
 # timm.create_model arguments the row itself decides; a Timm row's kwargs may not set them.
 ROW_DECIDES = {"features_only": "the row always builds timm's feature extractor",
                "out_indices": "layers 1-4 are always the stride 4/8/16/32 maps",
@@ -58,12 +58,6 @@ class BackboneSpec:
         if self.pretrained is True:
             return self.tag
         return None if self.pretrained is False or is_weight_path(self.pretrained) else self.pretrained
-
-
-def is_weight_path(value):
-    """Whether a ``pretrained`` string names a file rather than a tag: a folder part or a weight-file suffix."""
-    path = PurePath(str(value).replace("\\", "/"))
-    return len(path.parts) > 1 or path.suffix.lower() in WEIGHT_SUFFIXES
 
 
 def parse_row(row, scale=None, in_channels=3):

@@ -1,10 +1,12 @@
-"""What is a Timm row's own: any timm model as layers 0-4, with timm's names, tags and weights.
+"""A backbone row as timm builds it: any timm model's feature extractor, its weights and its checks.
 
 timm knows, for each model, its feature maps (``features_only=True``), their strides and
-channels, its ImageNet weights and how to reparameterize it; this module asks it and refuses,
-with the reason, what cannot serve as a YOLO backbone.  Weights come from timm (the Hugging
-Face hub, cached), ``$YOLO_REPVIT_WEIGHTS`` or a file, and load strictly into the feature
-extractor (``_weights``).
+channels, its ImageNet weights and how to reparameterize it; :class:`TimmRow` asks it and
+refuses, with the reason, what cannot serve as a YOLO backbone.  A RepViT row is one kind of
+Timm row (``_repvit.RepViTRow``): timm's ``repvit_*`` model with the variant's widths, which
+overrides only what is RepViT's own.  So both kinds check their input, resolve their weights
+(the row's file, else ``$YOLO_REPVIT_WEIGHTS``, else the download, else an error that says
+where to put the file) and load them strictly in one way, here.
 """
 
 import difflib
@@ -13,115 +15,226 @@ import torch
 
 from . import _weights
 from ._errors import RepViTError
-from ._rows import TIMM, is_weight_path
+from ._rows import STRIDES, TIMM
 from ._versions import import_timm
 from .modules import TimmBackbone, TimmFeature
 
-NEEDED_STRIDES = (4, 8, 16, 32)
 PROBE = (64, 96)  # a small, non-square input: any layout or size restriction shows at once
 
 
-def build(spec):
-    """A :class:`TimmBackbone` and four :class:`TimmFeature` for a Timm row, and where weights came from."""
-    timm = import_timm(f"{TIMM} layers")
-    where = f"{TIMM} row {spec.name}"
-    check_name(timm, spec.name, where)
-    if spec.tag and spec.tag not in tags(timm, spec.name):
-        raise _unknown_tag(timm, spec, spec.tag, where)
-    body = _feature_extractor(timm, spec, where)
-    taps, channels, channels_last = _maps(body, spec, where)
-    source = load_pretrained(timm, body, spec, where) if spec.pretrained is not False else None
-    layers = [TimmBackbone(body, spec.name, taps, channels, channels_last)]
-    layers += [TimmFeature(i, c) for i, c in enumerate(channels)]
-    for layer in layers:
-        layer.f = -1 if isinstance(layer, TimmBackbone) else 0  # layers 1-4 each pick a map from layer 0
-    return layers, source
+class TimmRow:
+    """Layers 0-4 of a Timm row: a :class:`TimmBackbone` holding timm's feature extractor, four :class:`TimmFeature`."""
 
+    def __init__(self, spec):
+        self.spec = spec
+        self.where = f"{TIMM} row {spec.name}"  # how errors name the row
+        self.weights_of = f"timm's {spec.name}"  # what a weight file must be a checkpoint of
+        self.timm = import_timm(f"{TIMM} layers")
 
-def check_name(timm, name, where):
-    if timm.is_model(name):
-        return
-    close = difflib.get_close_matches(name, timm.list_models(), n=5, cutoff=0.7)
-    hint = f" Close matches: {', '.join(close)}." if close else ""
-    raise RepViTError(f"{where}: timm {timm.__version__} has no model {name!r}.{hint} A model newer than this timm "
-                      "needs a newer one (pip install -U timm); `yolo-repvit backbones` lists the families the tests "
-                      "cover, and `yolo-repvit backbones NAME` checks any name.")
+    # What differs between kinds of rows ---------------------------------------------------------------------------
 
+    def model(self):
+        """The timm model to build and the ``timm.create_model`` arguments it takes."""
+        return self.spec.name, self.spec.kwargs
 
-def _create(timm, spec, **extra):
-    return timm.create_model(spec.name, pretrained=False, features_only=True, in_chans=spec.in_channels,
-                             **{**spec.kwargs, **extra})
+    def check(self):
+        """Refuse, before anything is built, a model timm lacks or a tag it does not have."""
+        if not self.timm.is_model(self.spec.name):
+            close = difflib.get_close_matches(self.spec.name, self.timm.list_models(), n=5, cutoff=0.7)
+            hint = f" Close matches: {', '.join(close)}." if close else ""
+            raise RepViTError(f"{self.where}: timm {self.timm.__version__} has no model {self.spec.name!r}.{hint} A "
+                              "model newer than this timm needs a newer one (pip install -U timm); `yolo-repvit "
+                              "backbones` lists the families the tests cover, and `yolo-repvit backbones NAME` checks "
+                              "any name.")
+        if self.spec.tag and self.spec.tag not in self.tags():
+            raise self.unknown_tag(self.spec.tag)
 
+    def tags(self):
+        """The weight tags of the model, its default (what ``True`` loads) first."""
+        return tags(self.timm, self.spec.name)
 
-def _feature_extractor(timm, spec, where):
-    """timm's feature extractor for the row, with dynamic input size where the model would otherwise fix it.
+    def offline_names(self, tag):
+        """File names looked for in ``$YOLO_REPVIT_WEIGHTS`` for a tag."""
+        return [f"{self.spec.name}.{tag}.safetensors", f"{self.spec.name}.{tag}.pth"]
 
-    Only the stride 4/8/16/32 maps are kept: a model with more feature points is rebuilt with just those.
-    """
-    cfg = timm.models.get_pretrained_cfg(spec.name)
-    dynamic = {}
-    if getattr(cfg, "fixed_input_size", False) and "dynamic_img_size" not in spec.kwargs:
-        dynamic = {"dynamic_img_size": True}
-    try:
-        body = _create(timm, spec, **dynamic)
-    except TypeError as error:
-        if not dynamic or "dynamic_img_size" not in str(error):
-            raise RepViTError(f"{where}: timm cannot build it with {spec.kwargs} ({error}). The third argument of a "
-                              f"{TIMM} row goes to timm.create_model, which passes it on to the model's class: use "
-                              "argument names that class takes.") from error
-        body = _create(timm, spec)  # the family has no dynamic size; the probe decides
-    info = body.feature_info
-    points = {info.info[i]["reduction"]: i for i in range(len(info.info))}  # the last point of each stride
-    missing = [s for s in NEEDED_STRIDES if s not in points]
-    if missing:
-        have = "/".join(str(s) for s in sorted(points))
-        raise RepViTError(f"{where}: its feature maps are at strides {have}, but a backbone row needs one at each of "
-                          f"4, 8, 16 and 32 (missing {', '.join(map(str, missing))}). Models that downsample by 16 at "
-                          "once (ViT, LeViT, SHViT) cannot feed a YOLO head; pick a hierarchical model, e.g. "
-                          "convnext_atto or mobilenetv4_conv_small.")
-    wanted = tuple(points[s] for s in NEEDED_STRIDES)
-    if not set(wanted) <= set(info.out_indices) or max(info.out_indices) > max(wanted):
-        body = _create(timm, spec, **dynamic, out_indices=wanted)
-    return body
+    def origin(self, tag):
+        """Where :meth:`download` gets a tag's weights from, for messages."""
+        return f"the Hugging Face hub repository of timm's {self.spec.name}.{tag}"
 
+    def download(self, tag):
+        """The whole model's tensors for ``tag`` in timm's layout, fetched (and cached) by timm."""
+        name, kwargs = self.model()
+        net = self.timm.create_model(f"{name}.{tag}", pretrained=True, **kwargs)
+        return net.state_dict(), f"timm {name}.{tag}"
 
-def _maps(body, spec, where):
-    """Which outputs are the stride 4/8/16/32 maps, their channels, and whether they come channels-last.
+    def timm_layout(self, raw):
+        """A weight file's tensors in timm's layout of the whole model (a Timm row's files are in it already)."""
+        return raw
 
-    Found by running the model once at a non-square size: the map sizes tell the layout apart, and a
-    model that needs one fixed input size fails here, with its own error named.
-    """
-    height, width = PROBE
-    body.eval()
-    try:
-        with torch.no_grad():
-            outputs = body(torch.zeros(1, spec.in_channels, height, width))
-    except Exception as error:  # noqa: BLE001  timm's models fail at a size they refuse in many ways
-        raise RepViTError(f"{where}: timm's model does not run on a {height}x{width} input ({type(error).__name__}: "
-                          f"{str(error).splitlines()[0][:200]}). YOLO trains and predicts at any multiple of 32, so "
-                          "models that need one fixed input size (and offer no dynamic_img_size in timm) cannot be a "
-                          "backbone; pick another model.") from error
-    finally:
-        body.train()
-    reductions = body.feature_info.reduction()
-    taps = [len(reductions) - 1 - reductions[::-1].index(s) for s in NEEDED_STRIDES]
-    channels, layouts = [], set()
-    for i, stride in zip(taps, NEEDED_STRIDES):
-        shape, size = tuple(outputs[i].shape), (height // stride, width // stride)
-        if shape[2:] == size:
-            channels.append(shape[1])
-            layouts.add(False)
-        elif shape[1:3] == size:
-            channels.append(shape[3])
-            layouts.add(True)
-        else:
-            raise RepViTError(f"{where}: its stride {stride} map has shape {shape} on a {height}x{width} input, "
-                              f"which is no {size[0]}x{size[1]} map: it does not keep to strides at every multiple of "
-                              "32, as a YOLO head needs; pick another model.")
-    if len(layouts) > 1:
-        raise RepViTError(f"{where}: timm's feature extractor gives some maps channels-first and some channels-last; "
-                          "a backbone row needs one layout. Pick another model.")
-    return taps, channels, layouts == {True}
+    def explain(self, raw):
+        """The likely cause when a weight file's tensors ``raw`` do not fit the model."""
+        if not raw:
+            return (f"None of its tensors belongs to {self.spec.name}: is it a checkpoint of another model, or of "
+                    "the classifier only?")
+        return (f"Is it a checkpoint of timm's {self.spec.name} (timm's layout, e.g. downloaded from the hub or saved "
+                "with timm.create_model(...).state_dict())? Files of another model, size or depth do not fit.")
+
+    def layers(self, body, taps, channels, channels_last):
+        backbone = TimmBackbone(body, self.spec.name, taps, channels, channels_last)
+        backbone.f = -1  # reads the image
+        features = [TimmFeature(i, c) for i, c in enumerate(channels)]
+        for feature in features:
+            feature.f = 0  # each picks a map from layer 0
+        return [backbone, *features]
+
+    # The one path every row takes ---------------------------------------------------------------------------------
+
+    def build(self):
+        """The five layers of the row, and where their weights came from (None: from scratch)."""
+        self.check()
+        if self.spec.pretrained is not False:
+            self.check_weights_fit()
+        body = self.feature_extractor()
+        taps, channels, channels_last = self.maps(body)
+        source = self.load_weights(body) if self.spec.pretrained is not False else None
+        return self.layers(body, taps, channels, channels_last), source
+
+    def check_weights_fit(self):
+        """Refuse what no ImageNet weights can fit, before anything is built or downloaded."""
+        if self.spec.in_channels != 3:
+            raise RepViTError(f"{self.where}: ImageNet weights expect 3 input channels, but the model has ch: "
+                              f"{self.spec.in_channels}. Use 3 channels, or train from scratch (pretrained False).")
+
+    def create(self, **extra):
+        name, kwargs = self.model()
+        return self.timm.create_model(name, pretrained=False, features_only=True, in_chans=self.spec.in_channels,
+                                      **{**kwargs, **extra})
+
+    def feature_extractor(self):
+        """timm's feature extractor for the row, with dynamic input size where the model would otherwise fix it.
+
+        Only the stride 4/8/16/32 maps are kept: a model with more feature points is rebuilt with just those.
+        """
+        cfg = self.timm.models.get_pretrained_cfg(self.model()[0])
+        dynamic = {}
+        if getattr(cfg, "fixed_input_size", False) and "dynamic_img_size" not in self.spec.kwargs:
+            dynamic = {"dynamic_img_size": True}
+        try:
+            body = self.create(**dynamic)
+        except TypeError as error:
+            if not dynamic or "dynamic_img_size" not in str(error):
+                raise RepViTError(f"{self.where}: timm cannot build it with {self.spec.kwargs} ({error}). The third "
+                                  f"argument of a {TIMM} row goes to timm.create_model, which passes it on to the "
+                                  "model's class: use argument names that class takes.") from error
+            body = self.create()  # the family has no dynamic size; the probe decides
+        info = body.feature_info
+        points = {info.info[i]["reduction"]: i for i in range(len(info.info))}  # the last point of each stride
+        missing = [s for s in STRIDES if s not in points]
+        if missing:
+            have = "/".join(str(s) for s in sorted(points))
+            raise RepViTError(f"{self.where}: its feature maps are at strides {have}, but a backbone row needs one at "
+                              f"each of 4, 8, 16 and 32 (missing {', '.join(map(str, missing))}). Models that "
+                              "downsample by 16 at once (ViT, LeViT, SHViT) cannot feed a YOLO head; pick a "
+                              "hierarchical model, e.g. convnext_atto or mobilenetv4_conv_small.")
+        wanted = tuple(points[s] for s in STRIDES)
+        if not set(wanted) <= set(info.out_indices) or max(info.out_indices) > max(wanted):
+            body = self.create(**dynamic, out_indices=wanted)
+        return body
+
+    def maps(self, body):
+        """Which outputs are the stride 4/8/16/32 maps, their channels, and whether they come channels-last.
+
+        Found by running the model once at a non-square size: the map sizes tell the layout apart, and a
+        model that needs one fixed input size fails here, with its own error named.
+        """
+        height, width = PROBE
+        body.eval()
+        try:
+            with torch.no_grad():
+                outputs = body(torch.zeros(1, self.spec.in_channels, height, width))
+        except Exception as error:  # noqa: BLE001  timm's models fail at a size they refuse in many ways
+            raise RepViTError(f"{self.where}: timm's model does not run on a {height}x{width} input "
+                              f"({type(error).__name__}: {str(error).splitlines()[0][:200]}). YOLO trains and "
+                              "predicts at any multiple of 32, so models that need one fixed input size (and offer "
+                              "no dynamic_img_size in timm) cannot be a backbone; pick another model.") from error
+        finally:
+            body.train()
+        reductions = body.feature_info.reduction()
+        taps = [len(reductions) - 1 - reductions[::-1].index(s) for s in STRIDES]
+        channels, layouts = [], set()
+        for i, stride in zip(taps, STRIDES):
+            shape, size = tuple(outputs[i].shape), (height // stride, width // stride)
+            if shape[2:] == size:
+                channels.append(shape[1])
+                layouts.add(False)
+            elif shape[1:3] == size:
+                channels.append(shape[3])
+                layouts.add(True)
+            else:
+                raise RepViTError(f"{self.where}: its stride {stride} map has shape {shape} on a {height}x{width} "
+                                  f"input, which is no {size[0]}x{size[1]} map: it does not keep to strides at every "
+                                  "multiple of 32, as a YOLO head needs; pick another model.")
+        if len(layouts) > 1:
+            raise RepViTError(f"{self.where}: timm's feature extractor gives some maps channels-first and some "
+                              "channels-last; a backbone row needs one layout. Pick another model.")
+        return taps, channels, layouts == {True}
+
+    def load_weights(self, body):
+        """Load the weights the row asks for into ``body`` (timm's feature extractor); return their source."""
+        raw, source = self.fetch()
+        state = self.timm_layout(raw)
+        whole = self.whole_model()
+        unexpected = [k for k in state if k not in whole]
+        _weights.load_strict(body, feature_state(state, body), source, self.weights_of, unexpected,
+                             explain=lambda: self.explain(raw))
+        return source
+
+    def whole_model(self):
+        """Name and shape of every tensor of the whole timm model (classifier included), built without memory."""
+        name, kwargs = self.model()
+        with torch.device("meta"):
+            net = self.timm.create_model(name, pretrained=False, **kwargs)
+        return {k: v.shape for k, v in net.state_dict().items()}
+
+    def fetch(self):
+        """The raw tensors ``pretrained`` asks for, and where they came from: a file, else a tag's offline file in
+        ``$YOLO_REPVIT_WEIGHTS``, else the download; an error that says what to do when none is there."""
+        pretrained, known = self.spec.pretrained, self.tags()
+        if isinstance(pretrained, str) and (_weights.is_weight_path(pretrained) or pretrained not in known):
+            path = _weights.find(pretrained)
+            if path is not None:
+                return _weights.read(path)
+            if _weights.is_weight_path(pretrained):
+                raise RepViTError(f"{self.where}: weight file {pretrained!r} not found (looked for "
+                                  f"{_weights.looked_for(pretrained)}). Give the path of an existing "
+                                  f".pth/.safetensors file, or put it in a folder and set {_weights.ENV_DIR} to that "
+                                  "folder.")
+            raise self.unknown_tag(pretrained, looked_for=pretrained)
+        tag = self.spec.weight_tag or (known[0] if known else None)
+        if tag not in known:
+            raise self.unknown_tag(tag)
+        for name in self.offline_names(tag):
+            path = _weights.find(name, search_cwd=False)
+            if path is not None:
+                return _weights.read(path)
+        try:
+            return self.download(tag)
+        except OSError as error:  # no network, no cache, hub refused: all end here
+            raise RepViTError(f"{self.where}: could not download ImageNet weights {tag} from {self.origin(tag)} "
+                              f"({type(error).__name__}: {error}). To work offline, put the file in a folder and set "
+                              f"{_weights.ENV_DIR} to it (names looked for: {', '.join(self.offline_names(tag))}), or "
+                              "give its path as the row's second argument.") from error
+
+    def unknown_tag(self, tag, looked_for=None):
+        """The error for a tag the model has no weights under; ``looked_for``: a file name also tried, not found."""
+        known = self.tags()
+        nor_file = f" and no file {looked_for!r} (looked for {_weights.looked_for(looked_for)})" if looked_for else ""
+        if not known:
+            return RepViTError(f"{self.where}: there are no ImageNet weights for {self.spec.name}{nor_file}; train it "
+                               "from scratch (pretrained False) or give the path of a weight file.")
+        return RepViTError(f"{self.where}: there are no weights {self.spec.name}.{tag}{nor_file}; its tags are "
+                           f"{', '.join(known)} (the first is what True loads). Give True, one of those tags, or the "
+                           "path of a weight file.")
 
 
 def tags(timm, name):
@@ -129,60 +242,6 @@ def tags(timm, name):
     default = getattr(timm.models.get_pretrained_cfg(name), "tag", None)
     found = [t.split(".", 1)[1] for t in timm.list_pretrained(f"{name}.*")]
     return sorted(found, key=lambda tag: tag != default)
-
-
-def load_pretrained(timm, body, spec, where):
-    """Load the weights the row asks for into ``body`` (timm's feature extractor); return their source."""
-    if spec.in_channels != 3:
-        raise RepViTError(f"{where}: ImageNet weights expect 3 input channels, but the model has ch: "
-                          f"{spec.in_channels}. Use 3 channels, or train from scratch (pretrained False).")
-    raw, source = _fetch(timm, spec, where)
-    _weights.load_strict(body, feature_state(raw, body), source, f"timm {spec.name}", unused_ok=True,
-                         explain=lambda state: _likely_cause(state, spec.name))
-    return source
-
-
-def _fetch(timm, spec, where):
-    known = tags(timm, spec.name)
-    pretrained = spec.pretrained
-    if isinstance(pretrained, str) and (is_weight_path(pretrained) or pretrained not in known):
-        path = _weights.find(pretrained)
-        if path is not None:
-            return _weights.read(path)
-        if is_weight_path(pretrained):
-            raise RepViTError(f"{where}: weight file {pretrained!r} not found (looked for "
-                              f"{_weights.looked_for(pretrained)}). Give the path of an existing .pth/.safetensors "
-                              f"file, or put it in a folder and set {_weights.ENV_DIR} to that folder.")
-    tag = spec.weight_tag or (known[0] if known else None)
-    if tag not in known:
-        raise _unknown_tag(timm, spec, tag, where)
-    for name in offline_names(spec.name, tag):
-        path = _weights.find(name, search_cwd=False)
-        if path is not None:
-            return _weights.read(path)
-    try:
-        net = timm.create_model(f"{spec.name}.{tag}", pretrained=True, **spec.kwargs)
-    except OSError as error:  # no network, no cache, hub refused: all end here
-        raise RepViTError(f"{where}: could not download ImageNet weights {tag} from the Hugging Face hub repository "
-                          f"of timm's {spec.name}.{tag} ({type(error).__name__}: {error}). To work offline, put the "
-                          f"file in a folder and set {_weights.ENV_DIR} to it (names looked for: "
-                          f"{', '.join(offline_names(spec.name, tag))}), or give its path as the row's second "
-                          "argument.") from error
-    return net.state_dict(), f"timm {spec.name}.{tag}"
-
-
-def _unknown_tag(timm, spec, tag, where):
-    known = tags(timm, spec.name)
-    if not known:
-        return RepViTError(f"{where}: timm has no ImageNet weights for {spec.name}; train it from scratch (pretrained "
-                           "False) or give the path of a weight file.")
-    return RepViTError(f"{where}: timm has no weights {spec.name}.{tag}; its tags are {', '.join(known)} (the first is "
-                       "what True loads). Give True, one of those tags, or the path of a weight file.")
-
-
-def offline_names(name, tag):
-    """File names looked for in ``$YOLO_REPVIT_WEIGHTS`` for a tag, as RepViT rows do."""
-    return [f"{name}.{tag}.safetensors", f"{name}.{tag}.pth"]
 
 
 def feature_state(state, body):
@@ -203,11 +262,3 @@ def feature_state(state, body):
         if len(found) == 1:
             mapped[key] = state[found[0]]
     return mapped
-
-
-def _likely_cause(state, name):
-    if not state:
-        return (f"None of its tensors belongs to {name}'s feature maps: is it a checkpoint of another model, or of "
-                "the classifier only?")
-    return (f"Is it a checkpoint of timm's {name} (timm's layout, e.g. downloaded from the hub or saved with "
-            "timm.create_model(...).state_dict())? Files of another model or size do not fit.")

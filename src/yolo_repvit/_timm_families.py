@@ -1,8 +1,8 @@
 """The timm model families the tests cover, as plain data (no torch, no timm).
 
-One source for ``yolo-repvit backbones``, the family test matrix, the shipped Timm configs and
-the README's family table.  What timm says about each (strides, channels, whether ``fuse()``
-reparameterizes it) is read from the installed timm, never written here.
+One source for ``yolo-repvit backbones``, the family test matrix and the family table of
+docs/rows.md.  What timm says about each (strides, channels, whether ``fuse()`` reparameterizes
+it) is read from the installed timm, never written here.
 """
 
 from dataclasses import dataclass
@@ -13,25 +13,13 @@ class Family:
     name: str  # as users know it
     pattern: str  # timm model names of the family (fnmatch pattern, as timm.list_models takes)
     tested: str  # the family's smallest model: what the tests build, train, fuse and export
-    scales: tuple = ()  # the models of shipped config yolo11{n,s,m,l,x}-<config>.yaml, smallest first
-    config: str = ""  # that config's name part: yolo11-<config>.yaml
-
-    @property
-    def scale_models(self):
-        return dict(zip("nsmlx", self.scales))
 
 
 FAMILIES = (
-    Family("MobileNetV4", "mobilenetv4_*", "mobilenetv4_conv_small",
-           ("mobilenetv4_conv_small", "mobilenetv4_conv_medium", "mobilenetv4_hybrid_medium",
-            "mobilenetv4_conv_large", "mobilenetv4_hybrid_large"), "mobilenetv4"),
-    Family("FastViT", "fastvit_*", "fastvit_t8",
-           ("fastvit_t8", "fastvit_t12", "fastvit_sa12", "fastvit_sa24", "fastvit_sa36"), "fastvit"),
-    Family("ConvNeXt", "convnext_*", "convnext_atto",
-           ("convnext_atto", "convnext_femto", "convnext_pico", "convnext_nano", "convnext_tiny"), "convnext"),
-    Family("EfficientNet", "efficientnet_*", "efficientnet_b0",
-           ("efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4"),
-           "efficientnet"),
+    Family("MobileNetV4", "mobilenetv4_*", "mobilenetv4_conv_small"),
+    Family("FastViT", "fastvit_*", "fastvit_t8"),
+    Family("ConvNeXt", "convnext_*", "convnext_atto"),
+    Family("EfficientNet", "efficientnet_*", "efficientnet_b0"),
     Family("MobileNetV3", "mobilenetv3_*", "mobilenetv3_small_050"),
     Family("MobileOne", "mobileone_*", "mobileone_s0"),
     Family("RepVGG", "repvgg_*", "repvgg_a0"),
@@ -56,5 +44,3 @@ REFUSED = (
     Family("SHViT", "shvit_*", "shvit_s1"),  # strides 16/32/64
     Family("EfficientFormerV2", "efficientformerv2_*", "efficientformerv2_s0"),  # runs at 224x224 only
 )
-
-SHIPPED = tuple(family for family in FAMILIES if family.scales)

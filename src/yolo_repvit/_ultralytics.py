@@ -15,17 +15,17 @@ from pathlib import Path
 
 import torch
 import yaml
+from torch.nn.modules.batchnorm import _BatchNorm
 
-from ._build import batchnorm_state, build_layers, restore_batchnorm
+from ._build import build_layers
 from ._configs import shipped_config
 from ._errors import RepViTError
 from ._repvit_variants import VARIANTS
 from ._rows import LAYERS, REPVIT, backbone_spec, parse_row, show_row
-from ._versions import version_tuple, warn_if_unsupported
+from ._versions import at_least, warn_if_unsupported
 from .modules import DATA_CLASSES, RepViTLayer, TimmBackbone, _BackboneLayer
 
 _lock = threading.Lock()
-_built_batchnorm = weakref.WeakKeyDictionary()  # backbone layer -> its BatchNorm state right after it was built
 
 # A stand-in row for each backbone layer.  Upstream's ResNetLayer branch takes the output
 # channels verbatim from args[1] when args[3] is True (8.3.0 onwards) and the module it builds
@@ -87,14 +87,46 @@ def _patch(owner, name, wrapper):
     setattr(owner, name, patched)
 
 
+class _BatchNormAsBuilt:
+    """The BatchNorm state (momentum, eps, statistics) of each backbone layer as it was built, from the moment
+    ``parse_model`` builds it until ``initialize_weights`` has run over the model and it is given back.
+
+    Upstream sets eps=1e-3 and momentum=0.03 on every exact ``nn.BatchNorm2d`` after a forward pass that in 8.3.x
+    runs in train mode and so moves running statistics: without this, loaded ImageNet statistics and eps would not
+    survive model construction.  Keyed weakly, so a layer whose model is never finished leaves nothing behind.
+    """
+
+    def __init__(self):
+        self._states = weakref.WeakKeyDictionary()
+
+    def keep(self, layer):
+        self._states[layer] = {name: (m.momentum, m.eps, {k: b.clone() for k, b in m.named_buffers()})
+                               for name, m in layer.named_modules() if isinstance(m, _BatchNorm)}
+
+    @torch.no_grad()
+    def give_back(self, model):
+        for layer in model.modules():
+            state = self._states.pop(layer, None)
+            if state is None:
+                continue
+            for name, m in layer.named_modules():
+                if name in state:
+                    m.momentum, m.eps, buffers = state[name]
+                    for k, b in m.named_buffers():
+                        b.copy_(buffers[k])
+
+
+_as_built = _BatchNormAsBuilt()
+
+
 def _parse_model(upstream, d, ch, verbose=True):
     spec = backbone_spec(d, ch)
     if spec is None:
         return upstream(d, ch, verbose)
     _check_min_ultralytics(d)
     layers, source = build_layers(spec)
-    for layer in layers:  # restored after upstream's initialize_weights (see _initialize_weights)
-        _built_batchnorm[layer] = batchnorm_state(layer)
+    for layer in layers:
+        _as_built.keep(layer)
     if source:
         _log(f"{spec.name}: ImageNet weights loaded from {source}")
     stand_ins = [[layer.f, 1, _PLACEHOLDER, [1, layer.out_channels, 1, True]] for layer in layers]
@@ -148,7 +180,7 @@ def ultralytics_version():
 def _check_min_ultralytics(d):
     """Configs for newer heads say ``min_ultralytics: X``; older releases would build another model silently."""
     needed = d.get("min_ultralytics")
-    if needed and version_tuple(ultralytics_version()) < version_tuple(needed):
+    if needed and not at_least(ultralytics_version(), needed):
         name = Path(d.get("yaml_file") or "this config").name
         raise RepViTError(f"{name} needs ultralytics>={needed} (it uses layers or options older releases lack), but "
                           f"ultralytics {ultralytics_version()} is installed. Upgrade: pip install -U "
@@ -180,14 +212,9 @@ def _standalone_backbone(variant, width=1.0, pretrained=False, ch=3):
 
 
 def _initialize_weights(upstream, model, *args, **kwargs):
-    """Upstream sets eps=1e-3 and momentum=0.03 on every exact nn.BatchNorm2d, after a forward pass that in 8.3.x
-    runs in train mode and so moves running statistics: give every backbone layer the BatchNorm state it was built
-    with (loaded ImageNet statistics and eps included)."""
+    """Upstream's, then every backbone layer gets back the BatchNorm state it was built with (``_BatchNormAsBuilt``)."""
     result = upstream(model, *args, **kwargs)
-    for m in model.modules():
-        state = _built_batchnorm.pop(m, None)
-        if state is not None:
-            restore_batchnorm(m, state)
+    _as_built.give_back(model)
     return result
 
 

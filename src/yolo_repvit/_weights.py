@@ -1,25 +1,31 @@
-"""Weight files, read safely and loaded strictly into a network the caller built.
+"""Weight files: told apart from tags, found, read safely and loaded strictly into a network the caller built.
 
-Nothing here builds a network or knows a backbone's layout: ``_repvit`` and ``_timm`` bring
-the state into the network's own key names and say what a mismatch most likely means.  What
-is shared is how files are found (``$YOLO_REPVIT_WEIGHTS`` for offline use), read (tensors
+Nothing here builds a network or knows a backbone's layout: the rows (``_timm``, ``_repvit``)
+bring the state into the network's own key names and say what a mismatch most likely means.
+What is shared is how files are found (``$YOLO_REPVIT_WEIGHTS`` for offline use), read (tensors
 only, never arbitrary objects), unwrapped (training checkpoints) and checked (every tensor of
-the network must load; otherwise the error names what is off).  Nothing ever falls back to
-random weights.
+the network must load, and nothing foreign may be in the file; otherwise the error names what is
+off).  Nothing ever falls back to random weights.  torch is imported only to read a file, so the
+row grammar can use :func:`is_weight_path` without it.
 """
 
 import os
 import pickle
 import zipfile
-from pathlib import Path
-
-import torch
+from pathlib import Path, PurePath
 
 from ._errors import RepViTError
 
 ENV_DIR = "YOLO_REPVIT_WEIGHTS"
+SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
 ENTRIES = ("state_dict", "model", "model_ema")  # the RepViT authors' own detection code reads the first two, in order
 _LEGACY_TORCH_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8"  # torch.save before zip files: pickle + magic
+
+
+def is_weight_path(value):
+    """Whether a ``pretrained`` string names a file rather than a tag: a folder part or a weight-file suffix."""
+    path = PurePath(str(value).replace("\\", "/"))
+    return len(path.parts) > 1 or path.suffix.lower() in SUFFIXES
 
 
 def find(name, search_cwd=True):
@@ -40,6 +46,8 @@ def looked_for(name):
 
 def read(path):
     """Tensors of a ``.safetensors`` or ``torch.save`` file and a description of their source."""
+    import torch
+
     path = Path(path)
     try:
         if path.suffix == ".safetensors":
@@ -91,20 +99,21 @@ def unwrap(state, source):
     return state, source
 
 
-def load_strict(net, state, source, what, unused_ok=False, explain=None):
+def load_strict(net, state, source, what, unexpected=(), explain=None):
     """Load every tensor of ``net`` from ``state`` (already in ``net``'s key names) or raise, naming what is off.
 
-    ``unused_ok`` accepts tensors ``net`` has no place for (a classifier's head, say); ``explain(state)``
-    returns a sentence on the likely cause of a mismatch.
+    ``unexpected`` are the file's tensors that belong to no part of the model it should be a checkpoint of
+    (the caller knows which tensors a classifier's head accounts for); ``explain()`` returns a sentence on the
+    likely cause of a mismatch.
     """
     expected = net.state_dict()
     missing = [k for k in expected if k not in state]
-    unexpected = [] if unused_ok else [k for k in state if k not in expected]
+    unexpected = list(unexpected)
     wrong = [k for k in expected if k in state and state[k].shape != expected[k].shape]
     if missing or unexpected or wrong:
         examples = ", ".join(k + _shapes(k, expected, state) for k in (wrong or missing or unexpected)[:3])
         more = ", ..." if len(wrong or missing or unexpected) > 3 else ""
-        cause = explain(state) if explain else ""
+        cause = explain() if explain else ""
         raise RepViTError(f"{source} does not fit {what}: {len(missing)} missing, {len(unexpected)} unexpected and "
                           f"{len(wrong)} wrong-shaped tensors (e.g. {examples}{more}). {cause}".rstrip())
     net.load_state_dict({k: state[k] for k in expected}, strict=True)

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ._repvit_variants import STRIDES
+from ._rows import STRIDES
 
 _REPARAMETERIZE = ("fuse", "reparameterize", "switch_to_deploy")  # what timm.utils.reparameterize_model calls
 
@@ -26,7 +26,10 @@ DATA_CLASSES = ("timm.layers.format.Format", "timm.models._features.FeatureInfo"
 
 
 class _BackboneLayer(nn.Module):
-    """What every backbone layer shares: frozen means frozen statistics too, and fusing for inference."""
+    """What every backbone layer shares: frozen means frozen statistics too, and fusing with timm's machinery.
+
+    Layers that hold timm modules keep them in ``body``.
+    """
 
     def train(self, mode=True):
         """A layer whose parameters are all frozen (``freeze=``) keeps its BatchNorm statistics frozen too.
@@ -39,6 +42,29 @@ class _BackboneLayer(nn.Module):
             for m in self.modules():
                 if isinstance(m, _BatchNorm):
                     m.eval()
+        return self
+
+    @property
+    def fused(self):
+        """True once fused, or from the start where timm has nothing to reparameterize (ConvNeXt, ResNet...).
+
+        Read with ``getattr``: layers unpickled from checkpoints of older releases lack the flag.
+        """
+        return getattr(self, "reparameterized", False) or not any(
+            callable(getattr(m, name, None)) for m in self.body.modules() for name in _REPARAMETERIZE)
+
+    @torch.no_grad()
+    def fuse(self):
+        """Reparameterize every block timm knows how to (RepViT, MobileOne, RepVGG, FastViT, ...), in place.
+
+        RepVGG branches merge and conv+BN pairs fold.  Like ultralytics' own fused convs, the result is for
+        inference: its parameters need no grad.
+        """
+        from timm.utils import reparameterize_model
+
+        reparameterize_model(self.body, inplace=True)
+        self.body.requires_grad_(False)
+        self.reparameterized = True
         return self
 
 
@@ -55,26 +81,10 @@ class RepViTLayer(_BackboneLayer):
         self.variant = variant
         self.stage = stage  # 0 is the stem, 1-4 the RepViT stages
         self.out_channels = out_channels
-        self.stride = STRIDES[stage]
+        self.stride = (STRIDES[0], *STRIDES)[stage]  # the stem already works at stride 4
 
     def forward(self, x):
         return self.body(x)
-
-    @property
-    def fused(self):
-        return not any(isinstance(m, _BatchNorm) for m in self.body.modules())
-
-    @torch.no_grad()
-    def fuse(self):
-        """Merge RepVGG branches and fold every conv+BN pair, in place, with timm's machinery.
-
-        Like ultralytics' own fused convs, the result is for inference: its parameters need no grad.
-        """
-        from timm.utils import reparameterize_model
-
-        reparameterize_model(self.body, inplace=True)
-        self.body.requires_grad_(False)
-        return self
 
     def extra_repr(self):
         return f"{self.variant}, stage={self.stage}, out_channels={self.out_channels}, stride={self.stride}"
@@ -95,7 +105,7 @@ class TimmBackbone(_BackboneLayer):
         self.channels = tuple(channels)
         self.channels_last = channels_last
         self.out_channels = self.channels[0]
-        self.stride = 4
+        self.stride = STRIDES[0]
         self.reparameterized = False
 
     def forward(self, x):
@@ -103,36 +113,20 @@ class TimmBackbone(_BackboneLayer):
         maps = [maps[i] for i in self.taps]
         return [m.permute(0, 3, 1, 2) for m in maps] if self.channels_last else maps
 
-    @property
-    def fused(self):
-        """True once fused, or from the start for families with nothing to reparameterize (ConvNeXt, ResNet...)."""
-        return self.reparameterized or not any(callable(getattr(m, name, None))
-                                               for m in self.body.modules() for name in _REPARAMETERIZE)
-
-    @torch.no_grad()
-    def fuse(self):
-        """Reparameterize every block timm knows how to (MobileOne, RepVGG, FastViT, RepGhost, ...), in place."""
-        from timm.utils import reparameterize_model
-
-        reparameterize_model(self.body, inplace=True)
-        self.body.requires_grad_(False)
-        self.reparameterized = True
-        return self
-
     def extra_repr(self):
-        return f"{self.model}, channels={self.channels}, strides=(4, 8, 16, 32)"
+        return f"{self.model}, channels={self.channels}, strides={STRIDES}"
 
 
 class TimmFeature(_BackboneLayer):
     """Layers 1-4 of a Timm row: one of layer 0's maps (``index`` 0-3 for stride 4/8/16/32)."""
 
-    fused = True
+    fused = True  # nothing of its own to fuse
 
     def __init__(self, index, out_channels):
         super().__init__()
         self.index = index
         self.out_channels = out_channels
-        self.stride = STRIDES[index + 1]
+        self.stride = STRIDES[index]
 
     def forward(self, maps):
         return maps[self.index]
@@ -155,21 +149,21 @@ class Backbone(nn.Module):
         self.layers = nn.ModuleList(layers)
 
     @property
-    def channels(self):
+    def channels(self) -> "tuple[int, ...]":
         return tuple(layer.out_channels for layer in self.layers[1:])
 
     @property
-    def strides(self):
+    def strides(self) -> "tuple[int, ...]":
         return tuple(layer.stride for layer in self.layers[1:])
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> "list[torch.Tensor]":
         outputs = []
         for layer in self.layers:
             x = layer(x if layer.f == -1 else outputs[layer.f])
             outputs.append(x)
         return outputs[1:]
 
-    def fuse(self):
+    def fuse(self) -> "Backbone":
         """Reparameterize for inference, as ultralytics' ``fuse()`` does inside a YOLO model."""
         for layer in self.layers:
             layer.fuse()

@@ -1,4 +1,4 @@
-"""What ``yolo-repvit backbones`` says: a backbone built from scratch and asked what it is.
+"""The ``yolo-repvit backbones`` report: a backbone built from scratch and asked what it is.
 
 Nothing is downloaded: each name is built as the row ``[-1, 1, Timm, [name]]`` (or its RepViT
 row) with random weights, and the layers report their strides, channels and whether ``fuse()``
