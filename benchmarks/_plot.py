@@ -31,6 +31,25 @@ def learning_curves(panels, path, title):
     _save(fig, path)
 
 
+def selection_figure(results, runtime, reference_of, path):
+    """Per dataset, mAP50-95 (mean, error bar: std over seeds) against latency as a ratio to the model's reference
+    (``reference_of(model)``, the YOLO11 of its scale); ``results[(dataset, runtime)]`` are ``yolo_repvit.compare``
+    summaries."""
+    datasets = [kind for kind, rt in results if rt == runtime]
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 4.8), layout="constrained", squeeze=False)
+    for ax, kind in zip(axes[0], datasets):
+        found = {s["model"].rsplit("/", 1)[-1]: s for s in results[kind, runtime]}
+        for k, (model, s) in enumerate(found.items()):
+            reference = found[reference_of(model)]
+            ax.errorbar(s["latency"] / reference["latency"], s["map"], yerr=s["std"], fmt="o" if reference is s else
+                        "s", color=f"C{k % 10}", capsize=3, label=model.removesuffix(".yaml"))
+        ax.axvline(1.0, color="0.6", linestyle=":")
+        ax.set(xlabel=f"latency / YOLO11 of the same scale ({runtime}, 1 thread)", ylabel="mAP50-95", title=kind)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    _save(fig, path)
+
+
 def report_figure(rows, plan, device, device_name, path):
     """Left: deployment latency against GFLOPs, one colour per backbone family, so cost per operation shows as
     height above the upstream line.  Right: every timed figure of every model as a time ratio to yolo11n."""

@@ -82,3 +82,21 @@ def test_quick_startup_writes_every_measurement(tmp_path):
     assert rows[3][2] == "not imported"
     assert "Modules loaded with the hook on and not with it off: none" in text  # the hook imports nothing
     assert "After yolo11n's build timm was not imported." in text
+
+
+def test_quick_model_selection_compares_through_the_engine_and_reports_every_model(tmp_path):
+    run_script("model_selection.py", "--quick", "--work", str(tmp_path / "work"), "--out", str(tmp_path / "out"),
+               cwd=tmp_path)
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["model_selection_screen-quick.md",
+                                                     "model_selection_screen-quick.png"]
+    assert (out / "model_selection_screen-quick.png").read_bytes()[:8] == PNG
+    text = (out / "model_selection_screen-quick.md").read_text()
+    assert "```bash\npython benchmarks/model_selection.py --stage screen --quick\n```" in text
+    header, *rows = table_rows(text)
+    assert header[:6] == ["dataset", "model", "seeds", "mAP50-95 mean ± std", "vs YOLO11 of its scale",
+                          "latency, ONNX Runtime"]
+    assert [row[1] for row in rows] == ["`yolo11n.yaml`", "`yolo11n-repvit-w0.5.yaml`"]
+    assert rows[0][5:7] == ["1.00x", "1.00x"]  # the reference, in both runtimes
+    assert {"CPU", "torch", "ultralytics", "timm"} <= set(machine_facts(text))
+

@@ -19,6 +19,8 @@ LAYERS = [
     "_backbone_report", "_configs", "_data",  # what the command line and the docs report
     "_ultralytics",  # every touch of ultralytics
     "__init__",  # the public surface
+    # yolo-repvit compare, which trains, exports and times models as a user would (with the plugin activated):
+    "_runs", "_exports", "_latency", "_compare_report", "_ray_runs", "_compare",
     "_cli",  # the yolo-repvit command, which activates the plugin as a user would
 ]
 

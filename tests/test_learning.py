@@ -1,4 +1,5 @@
-"""The learning study: its generated datasets are reproducible and correctly labelled, its scripts write complete files.
+"""The learning study: its generated datasets are reproducible and correctly labelled, its scripts write complete files
+and share their runs.
 
 The scripts run in their quick modes (toy sizes) in a subprocess; nothing here asserts a time or an accuracy.
 """
@@ -104,31 +105,51 @@ def table_rows(markdown, first_header):
     return [cell.strip() for cell in lines[start].strip("|").split("|")], rows
 
 
+def machine_facts(markdown):
+    """Labels of the machine facts, which close every results file: ``- **CPU**: ...`` -> ``CPU``."""
+    facts = markdown.rstrip().split("\n\n")[-1].splitlines()
+    assert all(line.startswith("- **") for line in facts), facts
+    return [line[4:line.index("**", 4)] for line in facts]
+
+
+def comparisons(stdout):
+    """``(runs, already done)`` of each ``yolo_repvit.compare`` call, from the line it prints before training."""
+    return [tuple(map(int, found)) for found in re.findall(r"\] (\d+) runs: (\d+) already done", stdout)]
+
+
 @pytest.mark.slow
 def test_quick_study_and_sweep_write_complete_files_and_share_runs(tmp_path):
-    store, out = tmp_path / "runs.jsonl", tmp_path / "out"
-    common = ("--quick", "--store", str(store), "--work", str(tmp_path / "work"), "--out", str(out))
-    run_script("learning.py", *common, cwd=tmp_path)
-    assert (out / "learning.png").read_bytes()[:8] == PNG
-    text = (out / "learning.md").read_text()
-    assert "python benchmarks/learning.py --quick" in text and "**CPU**" in text
+    out = tmp_path / "out"
+    common = ("--quick", "--work", str(tmp_path / "work"), "--out", str(out))
+    studied = run_script("learning.py", *common, cwd=tmp_path)
+    assert comparisons(studied) == [(2, 0), (2, 0), (1, 0)]  # one per recipe: defaults, recommended, AdamW lr0=0.01
+    assert (out / "learning-quick.png").read_bytes()[:8] == PNG
+    text = (out / "learning-quick.md").read_text()
+    assert "```bash\npython benchmarks/learning.py --quick\n```" in text and "](learning-quick.png)" in text
+    assert {"CPU", "torch", "ultralytics", "timm"} <= set(machine_facts(text))
     header, rows = table_rows(text, "dataset")
     assert header[:4] == ["dataset", "model", "recipe", "seeds"] and all(len(row) == len(header) for row in rows)
-    assert {(row[1], row[2]) for row in rows} >= {("`yolo11n.yaml`", "defaults"), ("`yolo11n.yaml`", "recommended"),
-                                                  ("`yolo11n-repvit.yaml`", "defaults"),
-                                                  ("`yolo11n-repvit.yaml`", "recommended")}
+    assert [row[:4] for row in rows] == [["photo", f"`{model}`", recipe, "1"] for model, recipe in (
+        ("yolo11n.yaml", "defaults"), ("yolo11n.yaml", "recommended"), ("yolo11n.yaml", "AdamW lr0=0.01"),
+        ("yolo11n-repvit.yaml", "defaults"), ("yolo11n-repvit.yaml", "recommended"))]
+    assert all(re.fullmatch(r"\d\.\d{3} ± \d\.\d{3}", cell) for row in rows for cell in (row[4], row[6]))
     goal_header, goal = table_rows(text[text.index("The goal"):], "dataset")
     assert goal_header[1] == "yolo11n-repvit recommended" and [row[0] for row in goal] == ["photo"]
 
     swept = run_script("learning_sweep.py", *common, cwd=tmp_path)
-    assert "runs already recorded; training 1\n" in swept  # the study's runs are reused, only the knob run trains
-    assert len(store.read_text().splitlines()) == 6  # one line per run: the study's five and the knob run
-    text = (out / "learning_sweep.md").read_text()
-    header, rows = table_rows(text, "model")
-    assert header[:3] == ["model", "setting", "seeds"] and all(len(row) == len(header) for row in rows)
-    assert {row[0] for row in rows} == {"`yolo11n.yaml`", "`yolo11n-repvit.yaml`"}
-    assert ("`yolo11n-repvit.yaml`", "`defaults`") in {(row[0], row[1]) for row in rows}
-    assert any("bn_momentum" in row[1] for row in rows)
+    assert comparisons(swept) == [(2, 2), (2, 2), (1, 1)]  # the study's runs, every one reused
+    text = (out / "learning_sweep-quick.md").read_text()
+    assert "```bash\npython benchmarks/learning_sweep.py --quick\n```" in text
+    assert {"CPU", "torch", "ultralytics", "timm"} <= set(machine_facts(text))
+    header, swept_rows = table_rows(text, "model")
+    assert header[:3] == ["model", "setting", "seeds"] and all(len(row) == len(header) for row in swept_rows)
+    assert {(row[0], row[1]) for row in swept_rows} == {
+        (f"`{model}`", f"`{setting}`") for model in ("yolo11n.yaml", "yolo11n-repvit.yaml")
+        for setting in ("defaults", "optimizer=AdamW lr0=0.006 momentum=0.9 warmup_epochs=5")} | {
+        ("`yolo11n.yaml`", "`optimizer=AdamW lr0=0.01 momentum=0.9`")}
+    assert sorted(row[-1] for row in swept_rows) == sorted(row[-1] for row in rows)  # train times: the same runs
+    assert sorted(p.name for p in out.iterdir()) == ["learning-quick.md", "learning-quick.png",
+                                                     "learning_sweep-quick.md"]
 
 
 @pytest.mark.parametrize("doc", ["docs/training.md", "docs/model-selection.md"])

@@ -6,7 +6,7 @@ workers see the plugin too.  Activation is lazy: it imports neither ultralytics 
 patches are applied when ultralytics' modules are imported (at once if they already were), and
 timm is imported when the first backbone row is built.
 
-Public names (``__all__``): :func:`activate`, :func:`backbone`, :class:`RepViTError`,
+Public names (``__all__``): :func:`activate`, :func:`backbone`, :func:`compare`, :class:`RepViTError`,
 ``VARIANTS`` (the RepViT variants), :func:`make_dataset` and :func:`write_data_yaml`.  The layer
 classes checkpoints hold live in :mod:`yolo_repvit.modules`; every other module is internal.
 """
@@ -19,9 +19,11 @@ from ._errors import RepViTError
 from ._repvit_variants import VARIANTS
 
 __version__ = "0.2.0"
-__all__ = ["VARIANTS", "RepViTError", "activate", "backbone", "make_dataset", "write_data_yaml", "__version__"]
+__all__ = ["VARIANTS", "RepViTError", "activate", "backbone", "compare", "make_dataset", "write_data_yaml",
+           "__version__"]
 
-_LAZY = {"backbone": "_build", "make_dataset": "_data", "write_data_yaml": "_data"}  # they import torch or numpy
+# They import torch, numpy or ultralytics.
+_LAZY = {"backbone": "_build", "compare": "_compare", "make_dataset": "_data", "write_data_yaml": "_data"}
 
 
 def __getattr__(name):

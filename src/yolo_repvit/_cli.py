@@ -1,13 +1,15 @@
-"""``yolo-repvit``: the demo, the shipped configs and the backbones a row can take.
+"""``yolo-repvit``: the demo, the comparison, the shipped configs and the backbones a row can take.
 
-The demo trains a RepViT YOLO11n on generated data (no downloads); ``configs`` lists the shipped
-YAMLs; ``backbones`` reports the timm families the tests cover, or checks timm model names.
+The demo trains a RepViT YOLO11n on generated data (no downloads); ``compare`` trains several
+detectors on your data and times them on this machine; ``configs`` lists the shipped YAMLs;
+``backbones`` reports the timm families the tests cover, or checks timm model names.
 
 Training, validation, prediction and export go through ultralytics' own ``yolo`` command,
 which sees RepViT configs once this package is installed.
 """
 
 import argparse
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -63,6 +65,46 @@ def list_backbones(names):
     return int(bool(names) and not all(c.ok for _, _, c in checks))
 
 
+def add_compare(commands):
+    compare = commands.add_parser("compare", help="train detectors on your data and time them on this machine: which "
+                                                  "is better for its cost", description="Train every model on --data "
+                                                  "with the same arguments and seeds, validate best.pt, export it to "
+                                                  "--format and time every model side by side on this machine. Writes "
+                                                  "compare.csv, compare.md and pareto.png to --out; rerunning reuses "
+                                                  "finished runs.")
+    compare.add_argument("--data", required=True, help="dataset YAML (train:, val:, names:)")
+    compare.add_argument("--models", required=True, nargs="+", help="model YAMLs or .pt files; the first is the "
+                                                                    "reference of the latency ratios")
+    compare.add_argument("--epochs", type=int, default=30)
+    compare.add_argument("--imgsz", type=int, default=640, help="training and validation image size")
+    compare.add_argument("--batch", type=int, default=16)
+    compare.add_argument("--seeds", type=int, default=1, help="training seeds per model (0, 1, ...)")
+    compare.add_argument("--cfg", help="training arguments for every model alike, e.g. repvit-scratch.yaml")
+    compare.add_argument("--format", default="onnx", help="export format timed: onnx, openvino, torchscript, ncnn, "
+                                                          "... or pytorch (best.pt itself)")
+    compare.add_argument("--latency-imgsz", type=int, default=640, help="image size of the latency measurement")
+    compare.add_argument("--threads", type=int, default=1, help="CPU cores the latency measurement is pinned to")
+    compare.add_argument("--rounds", type=int, default=5, help="timing rounds; each model keeps its fastest call")
+    compare.add_argument("--device", default="cpu", help="training device for local runs: cpu, 0, ...")
+    compare.add_argument("--ray", metavar="ADDRESS", help="train as Ray tasks on this cluster (auto: the running one)")
+    compare.add_argument("--out", default="compare", help="folder for runs, logs and results")
+
+
+def run_compare(args, argv):
+    from ._compare import compare
+    from ._errors import RepViTError
+
+    try:
+        compare(args.data, args.models, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, seeds=args.seeds,
+                cfg=args.cfg, format=args.format, latency_imgsz=args.latency_imgsz, device=args.device, out=args.out,
+                threads=args.threads, rounds=args.rounds, ray=args.ray,
+                command=shlex.join(["yolo-repvit", *(sys.argv[1:] if argv is None else argv)]))
+    except RepViTError as error:
+        print(f"yolo-repvit {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="yolo-repvit", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -73,11 +115,14 @@ def main(argv=None):
     run.add_argument("--imgsz", type=int, default=128)
     run.add_argument("--images", type=int, default=128, help="training images to generate")
     run.add_argument("--device", default="cpu")
+    add_compare(commands)
     commands.add_parser("configs", help="list the shipped model configs")
     backbones = commands.add_parser("backbones", help="the timm families the tests cover, or check timm model names "
                                                       "(strides, channels, fusing, weight tags; nothing downloaded)")
     backbones.add_argument("names", nargs="*", help="timm model names (or RepViT variants) to check")
     args = parser.parse_args(argv)
+    if args.command == "compare":
+        return run_compare(args, argv)
     if args.command == "backbones":
         return list_backbones(args.names)
     if args.command == "configs":

@@ -111,7 +111,7 @@ def start_blocks_scaled(net):
     timm starts the last BatchNorm of each RepViT MLP at zero, so that every block begins as an
     identity: right for its long ImageNet schedules.  Trained from scratch for tens of epochs as a
     detector backbone, the blocks learned more when they start active, on every dataset and setting
-    of ``benchmarks/learning_sweep.py`` (``results/learning_sweep.md``).  Loaded weights are never touched.
+    of release 0.2.0's sweep (``benchmarks/results/learning_sweep_screen.md``).  Loaded weights are never touched.
     """
     for m in net.modules():
         if isinstance(m, torch.nn.BatchNorm2d) and not m.weight.any():

@@ -1,0 +1,149 @@
+"""Which detector is better for its cost: every shipped n and s config beside YOLO11, on the two generated datasets.
+
+    python benchmarks/model_selection.py --stage screen     # one seed for every candidate (hours on a CPU)
+    python benchmarks/model_selection.py --stage screen --dataset photo  # one dataset (run both at once on 2+ cores)
+    python benchmarks/model_selection.py --stage confirm    # three seeds for the contenders
+    python benchmarks/model_selection.py --stage screen --models yolo11n-repvit-w0.5.yaml  # some candidates
+    python benchmarks/model_selection.py --quick --out DIR  # toy sizes: the smoke test
+
+Every number comes from ``yolo_repvit.compare``, the engine behind ``yolo-repvit compare``: each
+dataset is one comparison folder (``--work``), so the stages share their runs and a stage cut
+short goes on where it stopped.  Training: 30 epochs at 128 px, ``cfg=repvit-scratch.yaml`` for
+every model alike (from scratch; nothing is downloaded).  Latency: batch 1 at 640 px, one thread,
+in ONNX Runtime and in OpenVINO, timed side by side on this machine.  Each stage's report
+(model_selection_screen.md or model_selection_confirm.md in results/, with its figure) gives per
+dataset and model the mean mAP50-95 over the seeds run, its spread, and the latency ratio to the
+YOLO11 of the same scale.
+"""
+
+import argparse
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+import yolo_repvit
+from _machine import describe
+from _mdtable import facts, publish, table
+from _plot import selection_figure
+from _scenes import make_scenes
+from _shipped import folder
+
+RESULTS = Path(__file__).parent / "results"
+SCALES = {"n": "yolo11n.yaml", "s": "yolo11s.yaml"}  # the reference of each scale
+SHIPPED = ("repvit", "mobilenetv4", "fastvit", "convnext", "efficientnet")
+WIDTHS = {"n": (0.5, 0.75), "s": (0.75,)}  # RepViT narrower than its shipped config (width 1.0)
+CONTENDERS = ("yolo11n.yaml", "yolo11n-repvit-w0.5.yaml", "yolo11n-mobilenetv4.yaml", "yolo11s.yaml",
+              "yolo11s-repvit.yaml", "yolo11s-repvit-w0.75.yaml")
+RUNTIMES = ("onnx", "openvino")
+DATASETS = ("digits", "photo")
+FULL = {"epochs": 30, "imgsz": 128, "batch": 16, "images": 192, "val_images": 48, "latency_imgsz": 640, "rounds": 5}
+QUICK = {"epochs": 1, "imgsz": 64, "batch": 8, "images": 16, "val_images": 8, "latency_imgsz": 64, "rounds": 1}
+
+
+def reference_of(model):
+    """The YOLO11 config of the scale in ``model``'s file name (``yolo11s-repvit.yaml``: ``yolo11s.yaml``)."""
+    return SCALES[re.match(r"yolo11([ns])", Path(model).name).group(1)]
+
+
+def candidates(work, quick):
+    """Model YAMLs to screen, each scale's YOLO11 first; RepViT width variants are written into ``work``."""
+    if quick:
+        return [SCALES["n"], narrower("n", 0.5, work)]
+    found = []
+    for scale, reference in SCALES.items():
+        found += [reference, *(narrower(scale, width, work) for width in WIDTHS[scale])]
+        found += [f"yolo11{scale}-{name}.yaml" for name in SHIPPED]
+    return found
+
+
+def narrower(scale, width, work):
+    """The shipped RepViT config of ``scale`` with every stage ``width`` times as wide: a YAML written into ``work``."""
+    text = (folder() / "yolo11-repvit.yaml").read_text()
+    row = next(line for line in text.splitlines() if "RepViT, [{" in line)
+    path = Path(work) / "configs" / f"yolo11{scale}-repvit-w{width}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text.replace(row, row.replace("}, 1.0]]", f"}}, {width}]]")))
+    return str(path)
+
+
+def dataset(kind, work, sizes):
+    root = Path(work) / "data" / kind
+    if not (root / "data.yaml").is_file():
+        make_scenes(kind, root, train=sizes["images"], val=sizes["val_images"], imgsz=sizes["imgsz"])
+    return root / "data.yaml"
+
+
+def run(kind, models, seeds, runtime, work, sizes):
+    """One comparison of ``models`` on dataset ``kind``; runs already made are reused."""
+    return yolo_repvit.compare(str(dataset(kind, work, sizes)), models, epochs=sizes["epochs"], imgsz=sizes["imgsz"],
+                               batch=sizes["batch"], seeds=seeds, cfg="repvit-scratch.yaml", format=runtime,
+                               latency_imgsz=sizes["latency_imgsz"], threads=1, rounds=sizes["rounds"],
+                               out=Path(work) / kind)
+
+
+def report(results, sizes, command, figure):
+    """Markdown of ``results[(dataset, runtime)]`` (compare's summaries): one row per dataset and model."""
+    rows = []
+    for kind in DATASETS:
+        if (kind, RUNTIMES[0]) not in results:
+            continue
+        summaries = {Path(s["model"]).name: s for s in results[kind, RUNTIMES[0]]}
+        second = {Path(s["model"]).name: s for s in results.get((kind, RUNTIMES[1]), [])}
+        for name, s in summaries.items():
+            reference = summaries[reference_of(name)]
+            cells = [kind, f"`{name}`", s["seeds"], f"{s['map']:.3f} ± {s['std']:.3f}",
+                     f"{s['map'] - reference['map']:+.3f}", f"{s['latency'] / reference['latency']:.2f}x"]
+            cells.append(f"{second[name]['latency'] / second[reference_of(name)]['latency']:.2f}x" if name in second
+                         else "")
+            rows.append([*cells, f"{s['params'] / 1e6:.2f}", f"{s['gflops']:.1f}", f"{s['train_s']:.0f}"])
+    header = ("dataset", "model", "seeds", "mAP50-95 mean ± std", "vs YOLO11 of its scale", "latency, ONNX Runtime",
+              "latency, OpenVINO", "params (M)", "GFLOPs", "train s")
+    return (f"# Model selection: shipped configs beside YOLO11 on two generated datasets\n\n```bash\n{command}\n```\n\n"
+            f"Every model trained with `cfg=repvit-scratch.yaml`, {sizes['epochs']} epochs at {sizes['imgsz']} px, "
+            f"batch {sizes['batch']}, {sizes['images']} training and {sizes['val_images']} validation images per "
+            "dataset, from scratch; mAP50-95 of `best.pt` on the validation images. Latency: batch 1 at "
+            f"{sizes['latency_imgsz']} px, one thread, as a ratio to the YOLO11 of the same scale timed beside it "
+            "(`yolo-repvit compare`). Widths: `-w0.5` is the shipped RepViT config with every stage at half width.\n\n"
+            + table(header, rows) + f"\n![mAP50-95 against ONNX Runtime latency]({figure})\n\n## Machine\n\n"
+            + facts(describe(torch.device("cpu"), 1)))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", choices=("screen", "confirm"), default="screen",
+                        help="screen: one seed for every candidate; confirm: three for the contenders")
+    parser.add_argument("--dataset", choices=DATASETS, help="only this dataset (its own process trains in parallel)")
+    parser.add_argument("--models", nargs="+", metavar="NAME",
+                        help="only these candidates (file names; the YOLO11 of their scales are always included)")
+    parser.add_argument("--quick", action="store_true", help="toy sizes, one dataset: a smoke test")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "yolo-repvit-model-selection",
+                        help="the comparison folders (runs, exports), kept between stages")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the report is written")
+    args = parser.parse_args(argv)
+    sizes, datasets = (QUICK, DATASETS[:1]) if args.quick else (FULL, [args.dataset] if args.dataset else DATASETS)
+    models = candidates(args.work, args.quick)
+    if args.models:
+        unknown = set(args.models) - {Path(m).name for m in models}
+        if unknown:
+            parser.error(f"--models {sorted(unknown)}: not candidates; choose from {[Path(m).name for m in models]}")
+        wanted = set(args.models) | {reference_of(name) for name in args.models}
+        models = [m for m in models if Path(m).name in wanted]
+    contenders = [m for m in models if Path(m).name in CONTENDERS] or models
+    seeds = {"screen": 1, "confirm": 3}[args.stage]
+    results = {}
+    for kind in datasets:
+        chosen = contenders if args.stage == "confirm" else models
+        for runtime in RUNTIMES:
+            results[kind, runtime] = run(kind, chosen, seeds, runtime, args.work, sizes)
+    name = f"model_selection_{args.stage}" + ("-quick" if args.quick else "")
+    command = f"python benchmarks/model_selection.py --stage {args.stage}" + (" --quick" if args.quick else "")
+    publish(report(results, sizes, command, f"{name}.png"), args.out / f"{name}.md")
+    selection_figure(results, RUNTIMES[0], reference_of, args.out / f"{name}.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
