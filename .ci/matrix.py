@@ -62,6 +62,8 @@ CORE = [
     "tests/test_fuse_export.py::test_export_reproduces_pytorch_in_a_process_without_the_plugin[onnx]",
     "tests/test_fuse_export.py::test_export_reproduces_pytorch_in_a_process_without_the_plugin[openvino]",
     "tests/test_fuse_export.py::test_safe_load_accepts_our_checkpoint_and_rejects_an_unregistered_class",
+    "tests/test_checkpoints.py::test_checkpoint_naming_a_class_no_longer_installed_says_what_wrote_it[timm-hook]",
+    "tests/test_checkpoints.py::test_checkpoint_naming_a_class_no_longer_installed_says_what_wrote_it[timm-restricted]",
     "tests/test_tasks.py::test_task_model_predicts_expected_shapes",  # segment, pose, OBB, classify, P2, v8 heads
     "tests/test_tasks.py::test_yolo26_config_builds_upstreams_end_to_end_head",  # from its min_ultralytics on
     "tests/test_cli_ddp.py::test_generated_ddp_script_builds_and_trains_with_the_hook_off",  # generate_ddp_file

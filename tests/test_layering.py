@@ -11,9 +11,10 @@ import yolo_repvit
 
 PACKAGE = Path(yolo_repvit.__file__).parent
 LAYERS = [
-    "_errors", "_versions",  # the standard library and packaging only
+    "_errors", "_release", "_versions",  # the standard library and packaging only
     "_repvit_variants", "_timm_families", "_weights", "_rows",  # plain data, weight files, the row grammar: no torch
     "modules",  # the layer classes checkpoints hold
+    "_checkpoints",  # what a checkpoint records of its backbone, read back without unpickling its classes
     "_timm", "_repvit",  # a row as timm builds it; what a RepViT row does its own way
     "_build",  # a spec becomes layers 0-4, for either kind
     "_backbone_report", "_configs", "_data",  # what the command line and the docs report

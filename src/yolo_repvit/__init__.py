@@ -16,9 +16,9 @@ import functools
 from _yolo_repvit_autoload import PATCHED, when_imported
 
 from ._errors import RepViTError
+from ._release import __version__
 from ._repvit_variants import VARIANTS
 
-__version__ = "0.2.0"
 __all__ = ["VARIANTS", "RepViTError", "activate", "backbone", "compare", "make_dataset", "write_data_yaml",
            "__version__"]
 

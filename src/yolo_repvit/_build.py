@@ -8,6 +8,7 @@ backbone's BatchNorm layers with mixed settings (ultralytics changes only exact
 
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ._checkpoints import RECORD, record
 from ._repvit import RepViTRow
 from ._rows import REPVIT, BackboneSpec, parse_row
 from ._timm import TimmRow
@@ -18,8 +19,13 @@ SCRATCH_EPS = 1e-3  # from scratch; with ImageNet weights each BatchNorm keeps t
 
 
 def build_layers(spec: BackboneSpec):
-    """The five layers of a :class:`~yolo_repvit._rows.BackboneSpec`, and where their weights came from."""
-    layers, source = (RepViTRow if spec.kind == REPVIT else TimmRow)(spec).build()
+    """The five layers of a :class:`~yolo_repvit._rows.BackboneSpec`, and where their weights came from.
+
+    Layer 0 carries the record of what built it (``_checkpoints.RECORD``), which checkpoints keep.
+    """
+    row = (RepViTRow if spec.kind == REPVIT else TimmRow)(spec)
+    layers, source = row.build()
+    setattr(layers[0], RECORD, record(spec, source, row.timm.__version__))  # pickled with the model: see _checkpoints
     for layer in layers:
         for m in layer.modules():
             if isinstance(m, _BatchNorm):

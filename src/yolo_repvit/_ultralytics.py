@@ -18,6 +18,7 @@ import yaml
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ._build import build_layers
+from ._checkpoints import why_unloadable
 from ._configs import shipped_config
 from ._errors import RepViTError
 from ._repvit_variants import VARIANTS
@@ -39,7 +40,7 @@ _NORMS = tuple(cls for name, cls in vars(torch.nn).items() if isinstance(cls, ty
 
 
 def install_tasks(tasks):
-    """Patch ``ultralytics.nn.tasks``: backbone rows, shipped configs by name, fusing, restricted loading."""
+    """Patch ``ultralytics.nn.tasks``: backbone rows, shipped configs by name, fusing, checkpoint loading."""
     with _lock:
         warn_if_unsupported(ultralytics_version())
         _patch(tasks, "parse_model", _parse_model)
@@ -47,8 +48,7 @@ def install_tasks(tasks):
         _patch(tasks, "initialize_weights", _initialize_weights)
         _patch(tasks.BaseModel, "fuse", _fuse)
         _patch(tasks.BaseModel, "is_fused", _is_fused)
-        if hasattr(tasks, "_SafeLoad"):  # ULTRALYTICS_SAFE_LOAD restricted loading (8.4.x); absent in 8.3.x
-            _patch(tasks, "torch_safe_load", _torch_safe_load)
+        _patch(tasks, "torch_safe_load", _torch_safe_load)
         for name in VARIANTS:
             setattr(tasks, name, functools.partial(_standalone_backbone, name))
 
@@ -250,18 +250,26 @@ def _counts_norms(is_fused):
 
 
 def _torch_safe_load(upstream, weight, *args, **kwargs):
-    """Under restricted loading, allow what our layers pickle (see :func:`_allowed`), and nothing else."""
+    """Upstream's loading, with two additions: under restricted loading (8.4.x), allow what our layers pickle (see
+    :func:`_allowed`) and nothing else; a checkpoint naming timm or plugin classes the installed ones lack fails with
+    what wrote it and how to load it (``_checkpoints.why_unloadable``) instead of a bare unpickling error."""
     from ultralytics.nn import tasks
 
     safe_only = args[0] if args else kwargs.get("safe_only")
-    restricted = tasks.SAFE_LOAD if safe_only is None else safe_only
-    if restricted and tasks._SafeLoad.SUPPORTED and os.path.isfile(str(weight)):
+    restricted = getattr(tasks, "SAFE_LOAD", False) if safe_only is None else safe_only
+    if restricted and hasattr(tasks, "_SafeLoad") and tasks._SafeLoad.SUPPORTED and os.path.isfile(str(weight)):
         try:
             needed = torch.serialization.get_unsafe_globals_in_checkpoint(str(weight))
         except ValueError:  # not a torch.save() archive: upstream reports it
             needed = []
         torch.serialization.add_safe_globals([obj for obj in map(_allowed, needed) if obj is not None])
-    return upstream(weight, *args, **kwargs)
+    try:
+        return upstream(weight, *args, **kwargs)
+    except (AttributeError, ImportError, TypeError) as error:  # a missing class; TypeError: restricted loading's
+        reason = why_unloadable(str(weight)) if os.path.isfile(str(weight)) else None
+        if reason is None:
+            raise
+        raise RepViTError(reason) from error
 
 
 def _allowed(qualified_name):
