@@ -100,3 +100,15 @@ def test_quick_model_selection_compares_through_the_engine_and_reports_every_mod
     assert rows[0][5:7] == ["1.00x", "1.00x"]  # the reference, in both runtimes
     assert {"CPU", "torch", "ultralytics", "timm"} <= set(machine_facts(text))
 
+
+
+def test_quick_int8_reports_pytorch_fp32_and_int8_of_both_models(tmp_path):
+    run_script("int8.py", "--quick", "--work", str(tmp_path / "work"), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    text = (tmp_path / "out" / "int8-quick.md").read_text()
+    assert "```bash\npython benchmarks/int8.py --quick\n```" in text
+    header, *rows = table_rows(text)
+    assert header == ["dataset", "model", "PyTorch", "OpenVINO FP32", "OpenVINO INT8", "INT8 / FP32"]
+    assert [row[:2] for row in rows] == [["digits", "`yolo11n.yaml`"], ["digits", "`yolo11n-repvit.yaml`"]]
+    assert all(0 <= float(cell) <= 1 for row in rows for cell in row[2:5])
+    assert (tmp_path / "work" / "held-back" / "digits" / "val" / "images").is_dir()
+    assert {"CPU", "torch", "ultralytics", "timm"} <= set(machine_facts(text))

@@ -89,8 +89,8 @@ def save_renamed(model, cls, new_name, path):
     module, old_name = sys.modules[cls.__module__], cls.__qualname__
     cls.__qualname__ = new_name
     setattr(module, new_name, cls)
-    try:
-        model.save(path)
+    try:  # what Model.save writes, less what this test does not need (8.3.0's save needs a loaded checkpoint)
+        torch.save({"model": model.model, "version": ultralytics.__version__}, path)
     finally:
         cls.__qualname__ = old_name
         delattr(module, new_name)
