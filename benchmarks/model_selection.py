@@ -139,7 +139,8 @@ def main(argv=None):
         for runtime in RUNTIMES:
             results[kind, runtime] = run(kind, chosen, seeds, runtime, args.work, sizes)
     name = f"model_selection_{args.stage}" + ("-quick" if args.quick else "")
-    command = f"python benchmarks/model_selection.py --stage {args.stage}" + (" --quick" if args.quick else "")
+    command = (f"python benchmarks/model_selection.py --stage {args.stage}" + (" --quick" if args.quick else "")
+               + (f" --models {' '.join(args.models)}" if args.models else ""))
     publish(report(results, sizes, command, f"{name}.png"), args.out / f"{name}.md")
     selection_figure(results, RUNTIMES[0], reference_of, args.out / f"{name}.png")
     return 0

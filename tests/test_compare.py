@@ -1,7 +1,9 @@
 """``yolo-repvit compare``: bad input is refused before anything trains; a comparison trains, exports, times and
-reports every model, and run again it reuses what it has."""
+reports every model, and run again it reuses what it has; killed, it leaves no training behind."""
 
 import csv
+import subprocess
+import time
 
 import pytest
 
@@ -84,3 +86,22 @@ def test_compare_trains_times_reports_and_reuses_its_runs(tmp_path, data):
     again = run([*command[:-2], "--format", "torchscript", "--out", out]).stdout
     assert "4 runs: 4 already done" in again and "training 0" in again and "4 torchscript models" in again
     assert sorted(p.suffix for p in (out / "exports" / "torchscript-64").iterdir()) == [".torchscript"] * 4
+
+
+@pytest.mark.slow
+def test_a_killed_comparison_leaves_no_training_behind(tmp_path, data):
+    import psutil
+
+    out = tmp_path / "out"
+    comparison = subprocess.Popen([script("yolo-repvit"), "compare", "--data", data, "--models", "yolo11n.yaml",
+                                   "--epochs", "300", "--imgsz", "64", "--batch", "8", "--latency-imgsz", "64",
+                                   "--out", out], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not list((out / "logs").glob("*.log")) and time.monotonic() < deadline:  # the worker has started
+        time.sleep(1)
+    workers = psutil.Process(comparison.pid).children(recursive=True)
+    assert workers, "no training worker started"
+    comparison.kill()  # SIGKILL: the comparison cleans nothing up
+    comparison.wait()
+    gone, alive = psutil.wait_procs(workers, timeout=30)
+    assert alive == []

@@ -285,3 +285,22 @@ def test_the_scan_reports_what_is_broken_and_passes_what_is_not():
         broken[1]: f"torch.nn has no attribute {gone.title()}",
         broken[2]: f"timm has no attribute {gone}",
     }
+
+
+QUOTE = re.compile(r"<!-- numbers from (\S+) -->(.*?)<!-- end of numbers -->", re.S)
+FIGURE = re.compile(r"\d\.\d{3} ± \d\.\d{3}|\d+\.\d+x|\d\.\d{3}")  # mean ± std, a ratio, a score
+
+
+def quoting_docs():
+    return [p for p in sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"] if QUOTE.search(p.read_text())]
+
+
+@pytest.mark.parametrize("doc", quoting_docs(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_figures_quoted_from_results_are_the_published_ones(doc):
+    """A doc that quotes a results table between ``<!-- numbers from FILE -->`` and ``<!-- end of numbers -->``
+    quotes only figures that FILE publishes: rerunning a benchmark cannot leave stale copies behind."""
+    for source, block in QUOTE.findall(doc.read_text()):
+        quoted = FIGURE.findall(block)
+        published = (ROOT / source).read_text()
+        assert len(quoted) >= 4, (source, block)
+        assert [q for q in quoted if q not in published] == [], source

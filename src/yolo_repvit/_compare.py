@@ -9,6 +9,7 @@ interpreters, or, given a Ray address, as Ray tasks spread over a cluster (``_ra
 """
 
 import difflib
+import os
 import platform
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -200,7 +201,7 @@ def _locally(missing, keys, out, device, _address):
     pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"), max_tasks_per_child=1)
     try:
         futures = {pool.submit(_runs.train, run, keys[run], str(out / "runs"), device,
-                               str(out / "logs" / f"{keys[run]}.log")): run for run in missing}
+                               str(out / "logs" / f"{keys[run]}.log"), os.getpid()): run for run in missing}
         yield from _collect(futures, as_completed(futures), f"its log is in {out / 'logs'}")
     finally:
         pool.shutdown(cancel_futures=True)  # a failed or stopped comparison trains nothing more
@@ -228,8 +229,6 @@ def _collect(futures, finished, logs):
 
 
 def _machine():
-    import os
-
     versions = ", ".join(f"{k} {v}" for k, v in _runs.versions().items())
     return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
             f"{platform.python_version()}, {versions}")

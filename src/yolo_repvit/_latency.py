@@ -30,7 +30,9 @@ def measure(paths, imgsz, threads=1, rounds=5, calls=5):
     if done.returncode:
         from ._errors import RepViTError
 
-        raise RepViTError(f"timing the exported models failed:\n{done.stderr[-3000:]}")
+        how = f"killed by signal {-done.returncode}" if done.returncode < 0 else f"exit status {done.returncode}"
+        raise RepViTError(f"timing the exported models failed ({how}); the trained runs are kept, so running the same "
+                          f"comparison again only times them.\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

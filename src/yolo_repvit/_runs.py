@@ -18,6 +18,7 @@ import csv
 import hashlib
 import json
 import os
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -82,11 +83,15 @@ class Store:
             os.close(fd)
 
 
-def train(run, run_key, folder, device="cpu", log=None):
+def train(run, run_key, folder, device="cpu", log=None, parent=None):
     """Train ``run`` into ``folder/<run_key>`` and validate its ``best.pt``; return the run's record.
 
     ``log``: a file that receives ultralytics' output (a worker's console would interleave with others).
+    ``parent``: the process id of the comparison that started this worker; the worker stops when that process is
+    gone (killed rather than interrupted, it cleans nothing up), instead of training on for hours unwatched.
     """
+    if parent is not None:
+        threading.Thread(target=_exit_without, args=(parent,), daemon=True).start()
     if log:
         Path(log).parent.mkdir(parents=True, exist_ok=True)
         with open(log, "w") as f:
@@ -113,3 +118,9 @@ def train(run, run_key, folder, device="cpu", log=None):
             "map50": float(metrics.box.map50), "train_seconds": round(seconds, 1),
             "weights": str(weights.relative_to(project)),
             "epoch_map": [float(row[MAP]) for row in epochs], "epoch_map50": [float(row[MAP50]) for row in epochs]}
+
+
+def _exit_without(parent):
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
