@@ -19,7 +19,7 @@ from ._release import __version__
 from ._rows import REPVIT
 
 RECORD = "written_by"
-OURS = ("timm.", "yolo_repvit.")  # the packages whose classes a backbone row puts in a checkpoint
+# The packages whose classes a backbone row puts in a checkpoint, and pip's names for them.
 DISTRIBUTIONS = {"timm.": "timm", "yolo_repvit.": "yolo-repvit"}
 
 
@@ -38,7 +38,7 @@ def why_unloadable(path):
         root, names = _read_inert(path)
     except (OSError, zipfile.BadZipFile, pickle.UnpicklingError, EOFError, ValueError, IndexError):
         return None
-    missing = sorted(name for name in names if name.startswith(OURS) and not _resolves(name))
+    missing = sorted(name for name in names if name.startswith(tuple(DISTRIBUTIONS)) and lookup(name) is None)
     if not missing:
         return None
     saved = root if isinstance(root, dict) else {}  # ultralytics' checkpoint dict: its version and date
@@ -112,21 +112,21 @@ def _read_inert(path):
         return unpickler.load(), unpickler.names
 
 
-def _resolves(qualified_name):
-    """Whether the installed packages have the class or function ``qualified_name`` (a pickle's module.name)."""
+def lookup(qualified_name):
+    """The class or function ``qualified_name`` (a pickle's module.name) of timm or the plugin, if the installed
+    packages have it; else None.  Nothing outside those two packages is ever imported here."""
+    if not qualified_name.startswith(tuple(DISTRIBUTIONS)):
+        return None
     parts = qualified_name.split(".")
     for split in range(len(parts) - 1, 0, -1):  # the longest importable module, then attributes (nested classes)
         try:
             obj = importlib.import_module(".".join(parts[:split]))
         except ImportError:
             continue
-        try:
-            for attribute in parts[split:]:
-                obj = getattr(obj, attribute)
-        except AttributeError:
-            return False
-        return True
-    return False
+        for attribute in parts[split:]:
+            obj = getattr(obj, attribute, None)
+        return obj
+    return None
 
 
 def _find_record(root):

@@ -6,7 +6,6 @@ copied.  Wrapping is idempotent: a function already wrapped by us is left alone.
 """
 
 import functools
-import importlib
 import inspect
 import os
 import threading
@@ -18,7 +17,7 @@ import yaml
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ._build import build_layers
-from ._checkpoints import why_unloadable
+from ._checkpoints import lookup, why_unloadable
 from ._configs import shipped_config
 from ._errors import RepViTError
 from ._repvit_variants import VARIANTS
@@ -279,16 +278,12 @@ def _allowed(qualified_name):
     timm's feature extractors hold (``modules.DATA_CLASSES``).  Functions, and any other class, stay refused;
     only names under those two packages are ever imported here.
     """
-    module, _, name = qualified_name.rpartition(".")
-    if not module.startswith(("timm.", "yolo_repvit.")):
-        return None
-    try:
-        obj = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
+    obj = lookup(qualified_name)
+    if obj is None:
         return None
     if qualified_name in DATA_CLASSES:
         return obj
-    defined_here = isinstance(obj, type) and obj.__module__ == module
+    defined_here = isinstance(obj, type) and obj.__module__ == qualified_name.rpartition(".")[0]
     return obj if defined_here and issubclass(obj, torch.nn.Module) else None
 
 
