@@ -33,16 +33,23 @@ with open(SEED_YAML) as f:
 
 def pytest_addoption(parser):
     parser.addoption("--all", action="store_true", help="run the whole suite, tests marked slow included (as CI does)")
+    parser.addoption("--deploy", action="store_true",
+                     help="run the deploy tier (tests marked deploy), which needs pip install '.[deploy]'")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Plain ``pytest`` is the fast run: tests marked slow are deselected unless ``--all`` is given."""
-    if config.getoption("--all"):
-        return
-    slow = [item for item in items if item.get_closest_marker("slow")]
-    if slow:
-        config.hook.pytest_deselected(items=slow)
-        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+    """Plain ``pytest`` is the fast run: tests marked slow are deselected unless ``--all`` is given.
+
+    Tests marked deploy (exports to phone and edge formats, with packages of their own) run only with
+    ``--deploy``: not even ``--all`` runs them, since CI's time budget has no room for them.
+    """
+    skipped = [] if config.getoption("--all") else ["slow"]
+    skipped += [] if config.getoption("--deploy") else ["deploy"]
+    dropped = [item for item in items if any(item.get_closest_marker(mark) for mark in skipped)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        kept = set(items) - set(dropped)
+        items[:] = [item for item in items if item in kept]
 
 
 def fast_first(values, keep=1, ids=None):
