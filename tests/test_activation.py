@@ -20,7 +20,7 @@ def wrappers(function):
 
 def test_import_twice_and_reload_wrap_once():
     from ultralytics.nn import tasks
-    from ultralytics.utils import dist
+    from ultralytics.utils import dist, torch_utils
 
     import yolo_repvit
 
@@ -31,6 +31,7 @@ def test_import_twice_and_reload_wrap_once():
     assert wrappers(tasks.check_yaml) == 1
     assert wrappers(tasks.BaseModel.fuse) == 1
     assert wrappers(dist.generate_ddp_file) == 1
+    assert wrappers(torch_utils.get_flops) == 1
 
 
 def test_import_before_ultralytics_patches_on_its_import_without_importing_it():

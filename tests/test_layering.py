@@ -13,6 +13,7 @@ PACKAGE = Path(yolo_repvit.__file__).parent
 LAYERS = [
     "_errors", "_release", "_versions",  # the standard library and packaging only
     "_repvit_variants", "_timm_families", "_weights", "_rows",  # plain data, weight files, the row grammar: no torch
+    "_onnx",  # the ONNX translation of the resize plain ViTs' position embeddings use
     "modules",  # the layer classes checkpoints hold
     "_checkpoints",  # what a checkpoint records of its backbone, read back without unpickling its classes
     "_timm", "_repvit",  # a row as timm builds it; what a RepViT row does its own way

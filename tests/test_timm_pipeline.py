@@ -1,8 +1,8 @@
-"""Timm rows end to end, on three families (ConvNeXt: LayerNorm only; FastViT: reparameterized by
-fuse(); MobileNetV4: two BatchNorm classes): the plain ``yolo`` command trains the shipped configs
-by bare name, best.pt reloads and predicts in a process that never imports the plugin, restricted
-loading accepts it by rule, exports reproduce PyTorch without the plugin, and the multi-GPU worker
-script trains with the startup hook off."""
+"""Timm rows end to end, on four families (ConvNeXt: LayerNorm only; FastViT: reparameterized by
+fuse(); MobileNetV4: two BatchNorm classes; DINOv3: a plain ViT with a feature pyramid): the plain
+``yolo`` command trains the shipped configs by bare name, best.pt reloads and predicts in a process
+that never imports the plugin, restricted loading accepts it by rule, exports reproduce PyTorch
+without the plugin, and the multi-GPU worker script trains with the startup hook off."""
 
 import sys
 
@@ -17,7 +17,8 @@ from conftest import OFF, randomise_batchnorm, run, run_python, script, timm_row
 
 pytestmark = pytest.mark.slow
 
-CONFIGS = {"convnext": "ConvNeXt", "fastvit": "FastViT", "mobilenetv4": "MobileNetV4"}  # yolo11n-<config>.yaml
+CONFIGS = {"convnext": "ConvNeXt", "fastvit": "FastViT", "mobilenetv4": "MobileNetV4",
+           "dinov3": "DINOv3"}  # yolo11n-<config>.yaml
 TRAIN = ["epochs=1", "imgsz=64", "batch=8", "workers=0", "device=cpu", "plots=False"]
 
 
@@ -45,9 +46,10 @@ def test_best_pt_reloads_and_predicts_in_a_process_that_never_imports_the_plugin
             print(config, type(model.model.model[0]).__name__, model.model.model[0].model,
                   tuple(result.boxes.data.shape[1:]), "yolo_repvit" in sys.modules)
     """, env=OFF)
-    assert out.strip().splitlines()[-3:] == [
+    assert out.strip().splitlines()[-4:] == [
         "convnext TimmBackbone convnext_atto (6,) True", "fastvit TimmBackbone fastvit_t8 (6,) True",
-        "mobilenetv4 TimmBackbone mobilenetv4_conv_small (6,) True"]
+        "mobilenetv4 TimmBackbone mobilenetv4_conv_small (6,) True",
+        "dinov3 ViTBackbone vit_small_patch16_dinov3 (6,) True"]
 
 
 @pytest.mark.skipif(not hasattr(tasks, "_SafeLoad"), reason="this ultralytics has no restricted loading")
@@ -71,7 +73,7 @@ def test_restricted_loading_accepts_our_checkpoints_by_rule_and_refuses_the_rest
             except TypeError as error:
                 print(what, "refused", "references types outside" in str(error))
     """, env={"ULTRALYTICS_SAFE_LOAD": "1"})
-    assert out.strip().splitlines()[-5:] == ["loaded TimmBackbone"] * 3 + [
+    assert out.strip().splitlines()[-6:] == ["loaded TimmBackbone"] * 3 + ["loaded ViTBackbone"] + [
         "timm function refused True", "timm non-module class refused True"]
 
 
@@ -128,7 +130,7 @@ def test_exports_reproduce_pytorch_in_a_process_without_the_plugin(references, f
             print(config, y.shape == expected.shape, error < 1e-4)
         print(sorted(m for m in ("yolo_repvit", "ultralytics", "timm") if m in sys.modules))
     """, env=OFF)
-    assert out.strip().splitlines()[-4:] == [f"{config} True True" for config in CONFIGS] + ["[]"]
+    assert out.strip().splitlines()[-len(CONFIGS) - 1:] == [f"{config} True True" for config in CONFIGS] + ["[]"]
 
 
 def _indent(code, spaces):

@@ -11,11 +11,13 @@ SCALES = "nsmlx"
 
 @dataclass(frozen=True)
 class PerScale:
-    """A backbone shipped as configs ``yolo11{n,s,m,l,x}-<config>.yaml`` (and ``-imagenet``), one model per scale."""
+    """A backbone shipped as configs ``yolo11{n,s,m,l,x}-<config>.yaml`` (and ``-<pretrained>``), a model per scale."""
 
     name: str  # the family as users know it (for RepViT, the row kind)
     config: str  # the configs' name part
     models: tuple  # the backbone of each scale, n to x
+    weights: str = "ImageNet"  # what the pretrained configs' weights were trained on
+    pretrained: str = "imagenet"  # the pretrained configs' name part: yolo11n-<config>-<pretrained>.yaml
 
     @property
     def by_scale(self):
@@ -32,6 +34,10 @@ TIMM = (
                                       "convnext_tiny")),
     PerScale("EfficientNet", "efficientnet", ("efficientnet_b0", "efficientnet_b1", "efficientnet_b2",
                                               "efficientnet_b3", "efficientnet_b4")),
+    # Plain ViTs: a simple feature pyramid on the last map; self-supervised weights, not ImageNet's.
+    PerScale("DINOv3", "dinov3", ("vit_small_patch16_dinov3", "vit_small_plus_patch16_dinov3",
+                                  "vit_base_patch16_dinov3", "vit_base_patch16_dinov3", "vit_large_patch16_dinov3"),
+             weights="DINOv3 LVD-1689M", pretrained="lvd1689m"),
 )
 
 # ImageNet top-1 the RepViT authors report (300 / 450 epoch distillation).

@@ -12,6 +12,7 @@ each generated file against :func:`generated`.
 
 import argparse
 import importlib.util
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ class Backbone:
     description: str  # "a RepViT backbone chosen per scale, at full width"
     scale_note: str  # what the scale letter picks
     heads: tuple  # the keys of heads.HEADS it ships with
+    weights: str = "from scratch"  # what its row loads
 
 
 def _per_scale(family):
@@ -49,8 +51,16 @@ def _per_scale(family):
 
 
 def _scale_note(family):
-    return "Backbone per scale: " + ", ".join(f"{s} {m.removeprefix(family.config + '_')}"
-                                              for s, m in family.by_scale.items()) + "."
+    return "Backbone per scale: " + ", ".join(f"{s} {m}" for s, m in zip(family.by_scale, _short(family.models))) + "."
+
+
+def _short(models):
+    """The models' names without what all of them share before the first and after the last differing part:
+    repvit_m0_6 -> m0_6, vit_base_patch16_dinov3 -> base."""
+    prefix = os.path.commonprefix(models).rpartition("_")[0]
+    suffix = os.path.commonprefix([m[::-1] for m in models])[::-1].partition("_")[2]
+    cut = (len(prefix) + 1) if prefix else 0
+    return [m[cut:len(m) - len(suffix) - 1 if suffix else None] for m in models]
 
 
 def backbones():
@@ -61,7 +71,7 @@ def backbones():
              Backbone("repvit-imagenet", "RepViT", f"[-1, 1, RepViT, [{repvit}, 1.0, True]]",
                       "0-4 RepViT by scale, width 1.0, ImageNet weights",
                       "an ImageNet-pretrained RepViT backbone chosen per scale (weights fetched by timm, m0_6 from the "
-                      "authors' release, or read from $YOLO_REPVIT_WEIGHTS)", note, ("detect",))]
+                      "authors' release, or read from $YOLO_REPVIT_WEIGHTS)", note, ("detect",), "ImageNet")]
     for v in VARIANTS.values():
         short = v.name.removeprefix("repvit_")
         found.append(Backbone(f"repvit-{short}", "RepViT", f"[-1, 1, {v.name}, [1.0]]",
@@ -73,10 +83,11 @@ def backbones():
         found.append(Backbone(family.config, "Timm", f"[-1, 1, Timm, [{models}]]", f"0-4 timm {family.name} by scale",
                               f"a timm {family.name} backbone chosen per scale, from scratch", note,
                               ("detect", "segment", "pose", "obb", "classify")))
-        found.append(Backbone(f"{family.config}-imagenet", "Timm", f"[-1, 1, Timm, [{models}, True]]",
-                              f"0-4 timm {family.name} by scale, ImageNet weights",
-                              f"an ImageNet-pretrained timm {family.name} backbone chosen per scale (weights fetched "
-                              "by timm, or read from $YOLO_REPVIT_WEIGHTS)", note, ("detect",)))
+        found.append(Backbone(f"{family.config}-{family.pretrained}", "Timm", f"[-1, 1, Timm, [{models}, True]]",
+                              f"0-4 timm {family.name} by scale, {family.weights} weights",
+                              f"a timm {family.name} backbone chosen per scale with {family.weights} weights "
+                              "(fetched by timm, or read from $YOLO_REPVIT_WEIGHTS)", note, ("detect",),
+                              family.weights))
     return found
 
 
@@ -125,8 +136,7 @@ def configs_block():
             variants.append(backbone.name.removeprefix("repvit-"))
             continue
         what = backbone.scale_note.removeprefix("Backbone per scale: ").rstrip(".")
-        weights = "ImageNet" if "True" in backbone.row else "from scratch"
-        rows.append((f"`yolo11{{n,s,m,l,x}}-{backbone.name}.yaml`", backbone.kind, what, weights,
+        rows.append((f"`yolo11{{n,s,m,l,x}}-{backbone.name}.yaml`", backbone.kind, what, backbone.weights,
                      ", ".join(HEAD_LABELS[h] for h in backbone.heads)))
     rows.append((f"`yolo11{{n,s,m,l,x}}-repvit-{{{','.join(variants)}}}.yaml`", "RepViT",
                  "one variant at width 1.0 (the scale letter sizes the head only)", "from scratch", "detect"))
@@ -143,7 +153,7 @@ def families_block():
             rows.append((family, f"`{c.name}`", "/".join(map(str, c.channels)),
                          "reparameterizes" if c.reparameterizes else "-", c.tags[0] if c.tags else "none in timm"))
         else:
-            reason = "no stride 4/8 maps" if "strides" in c.refusal else "one fixed input size"
+            reason = "strides 16/32/64 only" if "strides" in c.refusal else "one fixed input size"
             rows.append((family, f"`{c.name}`", f"refused: {reason}", "", ""))
     return table(("family", "tested model", "channels at stride 4/8/16/32", "fuse()", "default weights"), rows)
 

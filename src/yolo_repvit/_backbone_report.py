@@ -23,7 +23,7 @@ class Check:
     row: str  # the row that builds it
     channels: tuple = ()  # of the stride 4/8/16/32 maps
     reparameterizes: bool = False  # whether fuse() merges training-time branches (else it changes nothing)
-    tags: tuple = ()  # ImageNet weight tags, the default first
+    tags: tuple = ()  # weight tags (ImageNet, or DINO's), the default first
     refusal: str = ""  # why it cannot be a backbone row, if it cannot
 
     @property
@@ -64,7 +64,7 @@ def table(checks):
         lines.append(f"{c.name}" + (f" ({about})" if about else ""))
         if c.ok:
             fuse = "fuse() reparameterizes it" if c.reparameterizes else "nothing for fuse() to reparameterize"
-            weights = f"ImageNet weights: {', '.join(c.tags)}" if c.tags else "no ImageNet weights in timm"
+            weights = f"weight tags: {', '.join(c.tags)}" if c.tags else "no weights in timm"
             lines += [f"  row: {c.row}", f"  strides 4/8/16/32, channels {'/'.join(map(str, c.channels))}; {fuse}; "
                       f"{weights}"]
         else:

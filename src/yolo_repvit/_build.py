@@ -26,6 +26,7 @@ def build_layers(spec: BackboneSpec):
     row = (RepViTRow if spec.kind == REPVIT else TimmRow)(spec)
     layers, source = row.build()
     setattr(layers[0], RECORD, record(spec, source, row.timm.__version__))  # pickled with the model: see _checkpoints
+    layers[0].lr_scale, layers[0].freeze_epochs = spec.lr_scale, spec.freeze_epochs  # the trainer reads them
     for layer in layers:
         for m in layer.modules():
             if isinstance(m, _BatchNorm):

@@ -6,6 +6,10 @@ layers 1-4 give the stride 4/8/16/32 feature maps.  Two kinds of rows, one gramm
     - [-1, 1, repvit_m0_9, [0.5]]                                   # RepViT: [width, pretrained]
     - [-1, 1, RepViT, [{n: repvit_m0_6, s: repvit_m0_9}, 1.0, True]]  # RepViT, variant chosen per scale
     - [-1, 1, Timm, [convnext_atto, True, {drop_path_rate: 0.1}]]     # any timm model: [name, pretrained, kwargs]
+    - [-1, 1, Timm, [vit_small_patch16_dinov3.lvd1689m, True, {lr_scale: 0.1, freeze_epochs: 2}]]  # fine-tuning
+
+The last mapping may hold the row's fine-tuning controls (:data:`TUNING`): for a RepViT row it is a
+third argument with only those; for a Timm row they sit beside the timm arguments.
 
 A row becomes a :class:`BackboneSpec`; which layers a spec becomes is ``_build``'s business.
 """
@@ -30,6 +34,10 @@ ROW_DECIDES = {"features_only": "the row always builds timm's feature extractor"
                "in_chans": "the model YAML's ch: sets it",
                "num_classes": "the detector has its own head"}
 
+# The row's fine-tuning controls: what each does to the parameters of the (pretrained) timm model.
+TUNING = {"lr_scale": "multiplies their learning rate (e.g. 0.1; the feature pyramid and head keep the full rate)",
+          "freeze_epochs": "holds them (no gradient, statistics frozen) for the first N epochs"}
+
 
 def row_kind(module):
     """``"RepViT"``, ``"Timm"`` or None for a row's module name (misspelt RepViT names count as RepViT)."""
@@ -51,6 +59,8 @@ class BackboneSpec:
     tag: str = None  # Timm rows: the tag written in the model name (convnext_atto.d2_in1k)
     kwargs: dict = field(default_factory=dict)  # Timm rows: extra timm.create_model arguments
     in_channels: int = 3
+    lr_scale: float = 1.0  # TUNING
+    freeze_epochs: int = 0
 
     @property
     def weight_tag(self):
@@ -88,12 +98,21 @@ def _parse_repvit(module, args, scale, in_channels, where):
         chosen, *args = args
         module = for_scale(chosen, scale, where, "RepViT variant")
     variant = check_variant(module, where)
-    if len(args) > 2:
-        raise RepViTError(f"{where}: {len(args)} arguments given; a RepViT row takes at most two, "
-                          "[width, pretrained], e.g. [1.0, True].")
+    if len(args) > 3:
+        raise RepViTError(f"{where}: {len(args)} arguments given; a RepViT row takes at most three, "
+                          "[width, pretrained, fine-tuning controls], e.g. [1.0, True, {lr_scale: 0.1}].")
     width = check_width(args[0], where) if args else 1.0
     pretrained = check_pretrained(args[1], where) if len(args) > 1 else False
-    return BackboneSpec(REPVIT, variant, pretrained, width=width, in_channels=in_channels)
+    options = args[2] if len(args) > 2 else {}
+    if not isinstance(options, dict):
+        raise RepViTError(f"{where}: the third argument is {options!r}; it must be a mapping of fine-tuning "
+                          f"controls ({', '.join(TUNING)}), e.g. {{lr_scale: 0.1}}.")
+    unknown = [k for k in options if k not in TUNING]
+    if unknown:
+        raise RepViTError(f"{where}: unknown fine-tuning control {unknown[0]!r}; a RepViT row takes "
+                          f"{' and '.join(TUNING)}.")
+    return BackboneSpec(REPVIT, variant, pretrained, width=width, in_channels=in_channels,
+                        **tuning(options, where))
 
 
 def _parse_timm(module, args, scale, in_channels, where):
@@ -123,7 +142,29 @@ def _parse_timm(module, args, scale, in_channels, where):
     for key in kwargs:
         if key in ROW_DECIDES:
             raise RepViTError(f"{where}: timm argument {key!r} cannot be set in a {TIMM} row: {ROW_DECIDES[key]}.")
-    return BackboneSpec(TIMM, name, pretrained, tag=tag or None, kwargs=dict(kwargs), in_channels=in_channels)
+    controls = tuning({k: v for k, v in kwargs.items() if k in TUNING}, where)
+    timm_kwargs = {k: v for k, v in kwargs.items() if k not in TUNING}
+    return BackboneSpec(TIMM, name, pretrained, tag=tag or None, kwargs=timm_kwargs, in_channels=in_channels,
+                        **controls)
+
+
+def tuning(options, where):
+    """The fine-tuning controls of a row's mapping, checked: ``lr_scale`` above 0, ``freeze_epochs`` from 0."""
+    found = {}
+    if "lr_scale" in options:
+        value = options["lr_scale"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise RepViTError(f"{where}: lr_scale is {value!r}; it must be a number above 0 (1.0 trains the backbone "
+                              "at the head's rate, 0.1 at a tenth). To hold the backbone, use freeze_epochs or "
+                              "ultralytics' freeze=5.")
+        found["lr_scale"] = float(value)
+    if "freeze_epochs" in options:
+        value = options["freeze_epochs"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise RepViTError(f"{where}: freeze_epochs is {value!r}; it must be a whole number of epochs, 0 or more, "
+                              "during which the backbone is held.")
+        found["freeze_epochs"] = value
+    return found
 
 
 def check_pretrained(value, where):

@@ -2,7 +2,9 @@
 
 timm knows, for each model, its feature maps (``features_only=True``), their strides and
 channels, its ImageNet weights and how to reparameterize it; :class:`TimmRow` asks it and
-refuses, with the reason, what cannot serve as a YOLO backbone.  A RepViT row is one kind of
+refuses, with the reason, what cannot serve as a YOLO backbone.  A plain ViT (DINOv3, DINOv2, DeiT: one
+map, at the patch stride) gets a simple feature pyramid on its last map instead
+(``modules.ViTBackbone``).  A RepViT row is one kind of
 Timm row (``_repvit.RepViTRow``): timm's ``repvit_*`` model with the variant's widths, which
 overrides only what is RepViT's own.  So both kinds check their input, resolve their weights
 (the row's file, else ``$YOLO_REPVIT_WEIGHTS``, else the download, else an error that says
@@ -17,7 +19,7 @@ from . import _weights
 from ._errors import RepViTError
 from ._rows import STRIDES, TIMM
 from ._versions import import_timm
-from .modules import TimmBackbone, TimmFeature
+from .modules import TimmBackbone, TimmFeature, ViTBackbone
 
 PROBE = (64, 96)  # a small, non-square input: any layout or size restriction shows at once
 
@@ -30,6 +32,7 @@ class TimmRow:
         self.where = f"{TIMM} row {spec.name}"  # how errors name the row
         self.weights_of = f"timm's {spec.name}"  # what a weight file must be a checkpoint of
         self.timm = import_timm(f"{TIMM} layers")
+        self.patch = None  # a plain ViT's patch size, once feature_extractor() has found one
 
     # What differs between kinds of rows ---------------------------------------------------------------------------
 
@@ -80,7 +83,11 @@ class TimmRow:
                 "with timm.create_model(...).state_dict())? Files of another model, size or depth do not fit.")
 
     def layers(self, body, taps, channels, channels_last):
-        backbone = TimmBackbone(body, self.spec.name, taps, channels, channels_last)
+        if self.patch:
+            backbone = ViTBackbone(body, self.spec.name, self.patch, channels[0])
+            channels = backbone.channels
+        else:
+            backbone = TimmBackbone(body, self.spec.name, taps, channels, channels_last)
         backbone.f = -1  # reads the image
         features = [TimmFeature(i, c) for i, c in enumerate(channels)]
         for feature in features:
@@ -129,16 +136,32 @@ class TimmRow:
             body = self.create()  # the family has no dynamic size; the probe decides
         info = body.feature_info
         points = {info.info[i]["reduction"]: i for i in range(len(info.info))}  # the last point of each stride
+        if len(points) == 1:
+            return self.plain_vit(next(iter(points)), dynamic)
         missing = [s for s in STRIDES if s not in points]
         if missing:
             have = "/".join(str(s) for s in sorted(points))
             raise RepViTError(f"{self.where}: its feature maps are at strides {have}, but a backbone row needs one at "
-                              f"each of 4, 8, 16 and 32 (missing {', '.join(map(str, missing))}). Models that "
-                              "downsample by 16 at once (ViT, LeViT, SHViT) cannot feed a YOLO head; pick a "
-                              "hierarchical model, e.g. convnext_atto or mobilenetv4_conv_small.")
+                              f"each of 4, 8, 16 and 32 (missing {', '.join(map(str, missing))}), or a single map "
+                              "(a plain ViT, which gets a feature pyramid). Models that downsample by 16 and then "
+                              "further (LeViT, SHViT) can be neither; pick a hierarchical model, e.g. convnext_atto "
+                              "or mobilenetv4_conv_small, or a plain ViT.")
         wanted = tuple(points[s] for s in STRIDES)
         if not set(wanted) <= set(info.out_indices) or max(info.out_indices) > max(wanted):
             body = self.create(**dynamic, out_indices=wanted)
+        return body
+
+    def plain_vit(self, patch, dynamic):
+        """timm's whole model of a single-stride row, classifier pruned: ``ViTBackbone`` reads its last block."""
+        name, kwargs = self.model()
+        body = self.timm.create_model(name, pretrained=False, in_chans=self.spec.in_channels, **{**kwargs, **dynamic})
+        if not callable(getattr(body, "prune_intermediate_layers", None)):
+            raise RepViTError(f"{self.where}: its one feature map is at stride {patch}, and timm "
+                              f"{self.timm.__version__} cannot take the last block's map from it alone (no "
+                              "forward_intermediates), which the feature pyramid of a plain ViT needs; pick a "
+                              "hierarchical model or another ViT.")
+        body.prune_intermediate_layers(1, prune_norm=False, prune_head=True)
+        self.patch = patch
         return body
 
     def maps(self, body):
@@ -148,6 +171,8 @@ class TimmRow:
         model that needs one fixed input size fails here, with its own error named.
         """
         height, width = PROBE
+        if self.patch:
+            return self.vit_map(body)
         body.eval()
         try:
             with torch.no_grad():
@@ -178,6 +203,30 @@ class TimmRow:
             raise RepViTError(f"{self.where}: timm's feature extractor gives some maps channels-first and some "
                               "channels-last; a backbone row needs one layout. Pick another model.")
         return taps, channels, layouts == {True}
+
+    def vit_map(self, body):
+        """The channels of a plain ViT's last map, checked to be ``H/16 x W/16`` at the probe size, as
+        ``ViTBackbone`` gives it; the pyramid's maps follow from it."""
+        height, width = PROBE
+        size = (height // STRIDES[2], width // STRIDES[2])
+        body.eval()
+        try:
+            with torch.no_grad():
+                last, = body.forward_intermediates(torch.zeros(1, self.spec.in_channels, size[0] * self.patch,
+                                                               size[1] * self.patch), indices=1, norm=True,
+                                                   intermediates_only=True)
+        except Exception as error:  # noqa: BLE001  as in maps()
+            raise RepViTError(f"{self.where}: timm's model does not run on a {size[0] * self.patch}x"
+                              f"{size[1] * self.patch} input ({type(error).__name__}: "
+                              f"{str(error).splitlines()[0][:200]}). Its feature pyramid needs a ViT that takes any "
+                              "multiple of its patch size (timm's dynamic_img_size); pick another model.") from error
+        finally:
+            body.train()
+        if tuple(last.shape[2:]) != size:
+            raise RepViTError(f"{self.where}: its last map has shape {tuple(last.shape)} on a {size[0] * self.patch}x"
+                              f"{size[1] * self.patch} input, not {size[0]}x{size[1]} (stride {self.patch}); pick "
+                              "another model.")
+        return None, [last.shape[1]], False
 
     def load_weights(self, body):
         """Load the weights the row asks for into ``body`` (timm's feature extractor); return their source."""

@@ -35,11 +35,14 @@ FAMILIES = (
     Family("TinyViT", "tiny_vit_*", "tiny_vit_5m_224"),
     Family("MambaOut", "mambaout_*", "mambaout_femto"),
     Family("Swin", "swin_*", "swin_tiny_patch4_window7_224"),
+    # Plain ViTs (one map): a simple feature pyramid on the last map
+    Family("DINOv3 ViT", "vit_*_dinov3*", "vit_small_patch16_dinov3"),
+    Family("DINOv2 ViT", "vit_*_dinov2*", "vit_small_patch14_dinov2"),
+    Family("DeiT", "deit_*", "deit_tiny_patch16_224"),
 )
 
 # Families a Timm row refuses, each with the model the tests show the refusal on.
 REFUSED = (
-    Family("ViT", "vit_*", "vit_tiny_patch16_224"),  # one stride (16) throughout
     Family("LeViT", "levit_*", "levit_128s"),  # strides 16/32/64
     Family("SHViT", "shvit_*", "shvit_s1"),  # strides 16/32/64
     Family("EfficientFormerV2", "efficientformerv2_*", "efficientformerv2_s0"),  # runs at 224x224 only

@@ -23,7 +23,7 @@ from ._errors import RepViTError
 from ._repvit_variants import VARIANTS
 from ._rows import LAYERS, REPVIT, backbone_spec, parse_row, show_row
 from ._versions import at_least, warn_if_unsupported
-from .modules import DATA_CLASSES, RepViTLayer, TimmBackbone, _BackboneLayer
+from .modules import DATA_CLASSES, RepViTLayer, TimmBackbone, ViTBackbone, _BackboneLayer
 
 _lock = threading.Lock()
 
@@ -39,7 +39,8 @@ _NORMS = tuple(cls for name, cls in vars(torch.nn).items() if isinstance(cls, ty
 
 
 def install_tasks(tasks):
-    """Patch ``ultralytics.nn.tasks``: backbone rows, shipped configs by name, fusing, checkpoint loading."""
+    """Patch ``ultralytics.nn.tasks``: backbone rows, shipped configs by name, fusing, checkpoint loading; and
+    ``ultralytics.utils.torch_utils.get_flops`` for plain ViT rows."""
     with _lock:
         warn_if_unsupported(ultralytics_version())
         _patch(tasks, "parse_model", _parse_model)
@@ -48,6 +49,9 @@ def install_tasks(tasks):
         _patch(tasks.BaseModel, "fuse", _fuse)
         _patch(tasks.BaseModel, "is_fused", _is_fused)
         _patch(tasks, "torch_safe_load", _torch_safe_load)
+        from ultralytics.utils import torch_utils  # loaded already: tasks imports it
+
+        _patch(torch_utils, "get_flops", _get_flops)
         for name in VARIANTS:
             setattr(tasks, name, functools.partial(_standalone_backbone, name))
 
@@ -248,6 +252,30 @@ def _counts_norms(is_fused):
     return "thresh" in inspect.signature(is_fused).parameters
 
 
+def _get_flops(upstream, model, *args, **kwargs):
+    """Upstream's GFLOPs.  Upstream takes the input channels from the model's first parameter, which for a plain
+    ViT row is the class token: it would profile a 1-channel image, fail, and report 0.  Such a model is profiled
+    behind :class:`_InputChannels`, whose first parameter says the channels."""
+    net = getattr(model, "module", model)
+    if any(isinstance(m, ViTBackbone) for m in net.modules()):
+        model = _InputChannels(net)
+    return upstream(model, *args, **kwargs)
+
+
+class _InputChannels(torch.nn.Module):
+    """``model`` as upstream's FLOP counter reads it: first parameter ``(1, channels, 1, 1)``, unused."""
+
+    def __init__(self, model):
+        super().__init__()
+        described = getattr(model, "yaml", None) or {}
+        self.channels = torch.nn.Parameter(torch.empty(1, described.get("channels", described.get("ch", 3)), 1, 1))
+        self.model = model
+        self.stride = model.stride
+
+    def forward(self, x):
+        return self.model(x)
+
+
 def _torch_safe_load(upstream, weight, *args, **kwargs):
     """Upstream's loading, with two additions: under restricted loading (8.4.x), allow what our layers pickle (see
     :func:`_allowed`) and nothing else; a checkpoint naming timm or plugin classes the installed ones lack fails with
@@ -288,12 +316,14 @@ def _allowed(qualified_name):
 
 
 def _build_optimizer(upstream, trainer, *args, **kwargs):
-    """Upstream's optimizer, untouched; plus one log line when ``optimizer=auto`` chose it for a short run of a
-    from-scratch backbone row, naming what it chose and the shipped training arguments to use instead."""
+    """Upstream's optimizer, with the backbone row's fine-tuning controls applied (:func:`_apply_tuning`); plus one
+    log line when ``optimizer=auto`` chose it for a short run of a from-scratch backbone row, naming what it chose
+    and the shipped training arguments to use instead."""
     optimizer = upstream(trainer, *args, **kwargs)
     call = inspect.signature(upstream).bind(trainer, *args, **kwargs)
     call.apply_defaults()
     model = getattr(call.arguments["model"], "module", call.arguments["model"])  # a DDP wrapper holds the model
+    _apply_tuning(trainer, optimizer, model)
     spec = backbone_spec(getattr(model, "yaml", None) or {})
     from_yaml = str(trainer.args.model).endswith((".yaml", ".yml")) and not isinstance(trainer.args.pretrained, str)
     if (str(call.arguments["name"]).lower() == "auto" and call.arguments["iterations"] <= AUTO_SHORT_RUN
@@ -305,6 +335,33 @@ def _build_optimizer(upstream, trainer, *args, **kwargs):
              f"a from-scratch {spec.kind} backbone learns slowly. For from-scratch training pass cfg={SCRATCH_ARGS} "
              f"({advice}) or set optimizer= and lr0= yourself.", warning=True)
     return optimizer
+
+
+def _apply_tuning(trainer, optimizer, model):
+    """The row's fine-tuning controls, read from layer 0 (so they come with the model: best.pt, resume, each
+    multi-GPU worker).  ``lr_scale``: the timm model's parameters move to groups of their own, copies of upstream's
+    with the rate scaled, before the scheduler reads the rates.  ``freeze_epochs``: the timm model is held while
+    ``trainer.epoch`` is below it, set at the start of each epoch (before upstream puts the model in training mode)."""
+    layers = [m for m in getattr(model, "model", [])[:LAYERS] if isinstance(m, _BackboneLayer) and hasattr(m, "body")]
+    if not layers:
+        return
+    lr_scale, freeze_epochs = getattr(layers[0], "lr_scale", 1.0), getattr(layers[0], "freeze_epochs", 0)
+    if lr_scale != 1.0:
+        backbone = {id(p) for layer in layers for p in layer.body.parameters()}
+        for group in list(optimizer.param_groups):
+            mine = [p for p in group["params"] if id(p) in backbone]
+            if mine:
+                group["params"] = [p for p in group["params"] if id(p) not in backbone]
+                optimizer.add_param_group({**group, "params": mine, "lr": group["lr"] * lr_scale})
+        _log(f"yolo-repvit: the backbone's timm model trains at {lr_scale:g} x the learning rate (row's lr_scale)")
+    if freeze_epochs:
+        def hold(trainer):
+            for layer in layers:
+                layer.held = trainer.epoch < freeze_epochs
+
+        trainer.add_callback("on_train_epoch_start", hold)
+        _log(f"yolo-repvit: the backbone's timm model is held for the first {freeze_epochs} epochs (row's "
+             "freeze_epochs)")
 
 
 def _generate_ddp_file(upstream, trainer):
