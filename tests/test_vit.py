@@ -164,3 +164,27 @@ def test_model_info_counts_the_vits_flops():
     model = YOLO("yolo11n-dinov3.yaml").model  # its first parameter is the ViT's class token, not a convolution
     direct = thop.profile(model, inputs=[torch.empty(1, 3, 64, 64)], verbose=False)[0] / 1e9 * 2
     assert get_flops(model, 64) == pytest.approx(direct, rel=1e-6) and direct > 0
+
+
+@pytest.mark.slow
+def test_fine_tuning_controls_survive_resume(tmp_path, detection_data):
+    from ultralytics import YOLO
+
+    cfg = tmp_path / "yolo11n-tuned.yaml"
+    cfg.write_text(yaml.safe_dump(timm_row("deit_tiny_patch16_224", False, {"lr_scale": 0.1, "freeze_epochs": 2})))
+    model = YOLO(str(cfg))
+
+    def stop_after_first_epoch(trainer):  # last.pt of epoch 1 is saved by now: an interrupted run
+        raise KeyboardInterrupt
+
+    model.add_callback("on_fit_epoch_end", stop_after_first_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        model.train(data=str(detection_data), epochs=3, imgsz=64, batch=8, workers=0, device="cpu", plots=False,
+                    optimizer="SGD", lr0=0.01, warmup_epochs=0, project=str(tmp_path), name="run", verbose=False)
+    resumed = YOLO(str(tmp_path / "run" / "weights" / "last.pt"))
+    seen = []
+    resumed.add_callback("on_train_epoch_end", lambda trainer: seen.append(
+        (trainer.epoch, trainer.model.model[0].held, len(trainer.optimizer.param_groups))))
+    resumed.train(resume=True)  # the optimizer state of epoch 1 loads into the same split groups
+    assert [(epoch, held) for epoch, held, _ in seen] == [(1, True), (2, False)]
+    assert {groups for _, _, groups in seen} == {6}  # upstream's 3 groups and their 3 copies at a tenth of the rate
