@@ -237,8 +237,8 @@ def test_backbones_command_checks_names_without_downloading(tmp_path):
         "convnext_atto", "  row: [-1, 1, Timm, [convnext_atto]]",
         "  strides 4/8/16/32, channels 40/80/160/320; nothing for fuse() to reparameterize; weight tags: d2_in1k",
         "vit_tiny_patch16_224", "  row: [-1, 1, Timm, [vit_tiny_patch16_224]]",
-        "  strides 4/8/16/32, channels 48/96/192/192; nothing for fuse() to reparameterize; weight tags: "
-        "augreg_in21k_ft_in1k, augreg_in21k",
+        "  strides 4/8/16/32 (a feature pyramid on the ViT's patch-16 map), channels 48/96/192/192; nothing for "
+        "fuse() to reparameterize; weight tags: augreg_in21k_ft_in1k, augreg_in21k",
         "levit_128s",
         "  refused: Timm row levit_128s: its feature maps are at strides 16/32/64, but a backbone row needs one at "
         "each of 4, 8, 16 and 32 (missing 4, 8), or a single map (a plain ViT, which gets a feature pyramid). Models "

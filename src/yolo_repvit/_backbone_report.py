@@ -25,6 +25,7 @@ class Check:
     reparameterizes: bool = False  # whether fuse() merges training-time branches (else it changes nothing)
     tags: tuple = ()  # weight tags (ImageNet, or DINO's), the default first
     refusal: str = ""  # why it cannot be a backbone row, if it cannot
+    patch: int = 0  # a plain ViT's patch size: its maps come from the feature pyramid
 
     @property
     def ok(self):
@@ -44,7 +45,7 @@ def check(name):
     except RepViTError as error:
         return Check(name, row, tags=tags, refusal=str(error))
     return Check(name, row, tuple(layer.out_channels for layer in layers[1:]),
-                 not all(layer.fused for layer in layers), tags)
+                 not all(layer.fused for layer in layers), tags, patch=getattr(layers[0], "patch", 0))
 
 
 def families():
@@ -65,8 +66,9 @@ def table(checks):
         if c.ok:
             fuse = "fuse() reparameterizes it" if c.reparameterizes else "nothing for fuse() to reparameterize"
             weights = f"weight tags: {', '.join(c.tags)}" if c.tags else "no weights in timm"
-            lines += [f"  row: {c.row}", f"  strides 4/8/16/32, channels {'/'.join(map(str, c.channels))}; {fuse}; "
-                      f"{weights}"]
+            pyramid = f" (a feature pyramid on the ViT's patch-{c.patch} map)" if c.patch else ""
+            lines += [f"  row: {c.row}", f"  strides 4/8/16/32{pyramid}, channels {'/'.join(map(str, c.channels))}; "
+                      f"{fuse}; {weights}"]
         else:
             lines.append(f"  refused: {c.refusal}")
     return lines
