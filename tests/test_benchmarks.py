@@ -1,5 +1,6 @@
 """The benchmark scripts run end to end in their reduced modes and write complete files (no timed assertions)."""
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -103,12 +104,24 @@ def test_quick_model_selection_compares_through_the_engine_and_reports_every_mod
 
 
 def test_quick_int8_reports_pytorch_fp32_and_int8_of_both_models(tmp_path):
-    run_script("int8.py", "--quick", "--work", str(tmp_path / "work"), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    # OpenVINO only: LiteRT needs the deploy extra, which CI does not install
+    run_script("int8.py", "--quick", "--formats", "openvino", "--work", str(tmp_path / "work"), "--out",
+               str(tmp_path / "out"), cwd=tmp_path)
     text = (tmp_path / "out" / "int8-quick.md").read_text()
-    assert "```bash\npython benchmarks/int8.py --quick\n```" in text
+    assert "```bash\npython benchmarks/int8.py --quick --formats openvino\n```" in text
     header, *rows = table_rows(text)
-    assert header == ["dataset", "model", "PyTorch", "OpenVINO FP32", "OpenVINO INT8", "INT8 / FP32"]
+    assert header == ["dataset", "model", "PyTorch", "OpenVINO FP32", "OpenVINO INT8", "OpenVINO INT8 / FP32"]
     assert [row[:2] for row in rows] == [["digits", "`yolo11n.yaml`"], ["digits", "`yolo11n-repvit.yaml`"]]
     assert all(0 <= float(cell) <= 1 for row in rows for cell in row[2:5])
     assert (tmp_path / "work" / "held-back" / "digits" / "val" / "images").is_dir()
-    assert {"CPU", "torch", "ultralytics", "timm"} <= set(machine_facts(text))
+    assert {"CPU", "torch", "ultralytics", "timm", "openvino", "nncf"} <= set(machine_facts(text))
+
+
+def test_int8_without_the_deploy_extra_names_it_before_training(tmp_path):
+    if importlib.util.find_spec("litert_torch"):
+        pytest.skip("the deploy extra is installed here")
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "int8.py"), "--quick", "--formats", "litert", "--work",
+                           str(tmp_path / "work")], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode != 0
+    assert "pip install '.[deploy]'" in done.stderr
+    assert not (tmp_path / "work").exists()  # nothing trained, nothing generated
