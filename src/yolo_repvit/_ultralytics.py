@@ -131,7 +131,7 @@ def _parse_model(upstream, d, ch, verbose=True):
     for layer in layers:
         _as_built.keep(layer)
     if source:
-        _log(f"{spec.name}: ImageNet weights loaded from {source}")
+        _log(f"{spec.name}: pretrained weights loaded from {source}")
     stand_ins = [[layer.f, 1, _PLACEHOLDER, [1, layer.out_channels, 1, True]] for layer in layers]
     model, save = upstream({**d, "backbone": stand_ins + list(d["backbone"][1:])}, ch, verbose=False)
     for i, layer in enumerate(layers):
