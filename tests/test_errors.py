@@ -84,7 +84,7 @@ CASES = [  # (what the user wrote, model dict, the exact message)
      "repvit_m0_9 row: ImageNet weights exist for width 1.0 only, but the row asks for width 0.5 with "
      "pretrained=True. Use [1.0, True], or train width 0.5 from scratch with [0.5]."),
     ("ImageNet weights with ch: 4", recipe([-1, 1, "repvit_m0_9", [1.0, True]], ch=4),
-     "repvit_m0_9 row: ImageNet weights expect 3 input channels, but the model has ch: 4. Use 3 channels, or train "
+     "repvit_m0_9 row: pretrained weights expect 3 input channels, but the model has ch: 4. Use 3 channels, or train "
      "from scratch (pretrained False)."),
     ("config for a newer ultralytics", recipe(M09, min_ultralytics="99.0.0"),
      "this config needs ultralytics>=99.0.0 (it uses layers or options older releases lack), but ultralytics "
@@ -115,7 +115,7 @@ CASES = [  # (what the user wrote, model dict, the exact message)
      "model row [-1, 1, Timm, ['convnext_atto.d2_in1k', 'fb_in1k']]: the model name carries weight tag 'd2_in1k' but "
      "pretrained asks for 'fb_in1k'; give the tag once: [convnext_atto.d2_in1k, True] or [convnext_atto, fb_in1k]."),
     ("ImageNet weights of a model timm has none for", timm_row("starnet_s050", True),
-     "Timm row starnet_s050: there are no ImageNet weights for starnet_s050; train it from scratch (pretrained "
+     "Timm row starnet_s050: there are no pretrained weights for starnet_s050; train it from scratch (pretrained "
      "False) or give the path of a weight file."),
     ("weight file that does not exist", timm_row("convnext_atto", "weights/convnext.pth"),
      "Timm row convnext_atto: weight file 'weights/convnext.pth' not found (looked for {cwd}/weights/convnext.pth). "
@@ -145,7 +145,7 @@ CASES = [  # (what the user wrote, model dict, the exact message)
      "is invalid for input of size 1536). YOLO trains and predicts at any multiple of 32, so models that need one "
      "fixed input size (and offer no dynamic_img_size in timm) cannot be a backbone; pick another model."),
     ("Timm ImageNet weights with ch: 4", timm_row("convnext_atto", True, ch=4),
-     "Timm row convnext_atto: ImageNet weights expect 3 input channels, but the model has ch: 4. Use 3 channels, or "
+     "Timm row convnext_atto: pretrained weights expect 3 input channels, but the model has ch: 4. Use 3 channels, or "
      "train from scratch (pretrained False)."),
     ("head reading the Timm row itself (layer 0)", timm_row("convnext_atto", head={1: [[-1, 0], 1, "Concat", [1]]}),
      "model row [[-1, 0], 1, Concat, [1]] (layer 8): reads layer 0, the Timm backbone itself (all four maps at once). "

@@ -201,7 +201,7 @@ def test_true_while_offline_says_how_to_supply_the_file(tmp_path):
             print(error)
     """, env={"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path), "YOLO_REPVIT_WEIGHTS": ""})  # empty hub cache
     message = out.strip().split("\n")[-1]
-    assert message.startswith("repvit_m0_9 row: could not download ImageNet weights dist_300e_in1k from the Hugging "
+    assert message.startswith("repvit_m0_9 row: could not download pretrained weights dist_300e_in1k from the Hugging "
                               "Face hub repository timm/repvit_m0_9.dist_300e_in1k (")
     assert message.endswith(
         "To work offline, put the file in a folder and set YOLO_REPVIT_WEIGHTS to it (names looked for: "

@@ -215,7 +215,7 @@ def test_true_while_offline_says_how_to_supply_the_file(tmp_path):
             print(error)
     """, env={"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path), "YOLO_REPVIT_WEIGHTS": ""})  # empty hub cache
     message = out.strip().splitlines()[-1]
-    assert message.startswith("Timm row convnext_atto: could not download ImageNet weights d2_in1k from the Hugging "
+    assert message.startswith("Timm row convnext_atto: could not download pretrained weights d2_in1k from the Hugging "
                               "Face hub repository of timm's convnext_atto.d2_in1k (")
     assert message.endswith("To work offline, put the file in a folder and set YOLO_REPVIT_WEIGHTS to it (names "
                             "looked for: convnext_atto.d2_in1k.safetensors, convnext_atto.d2_in1k.pth), or give its "

@@ -107,9 +107,9 @@ class TimmRow:
         return self.layers(body, taps, channels, channels_last), source
 
     def check_weights_fit(self):
-        """Refuse what no ImageNet weights can fit, before anything is built or downloaded."""
+        """Refuse what no pretrained weights can fit, before anything is built or downloaded."""
         if self.spec.in_channels != 3:
-            raise RepViTError(f"{self.where}: ImageNet weights expect 3 input channels, but the model has ch: "
+            raise RepViTError(f"{self.where}: pretrained weights expect 3 input channels, but the model has ch: "
                               f"{self.spec.in_channels}. Use 3 channels, or train from scratch (pretrained False).")
 
     def create(self, **extra):
@@ -269,7 +269,7 @@ class TimmRow:
         try:
             return self.download(tag)
         except OSError as error:  # no network, no cache, hub refused: all end here
-            raise RepViTError(f"{self.where}: could not download ImageNet weights {tag} from {self.origin(tag)} "
+            raise RepViTError(f"{self.where}: could not download pretrained weights {tag} from {self.origin(tag)} "
                               f"({type(error).__name__}: {error}). To work offline, put the file in a folder and set "
                               f"{_weights.ENV_DIR} to it (names looked for: {', '.join(self.offline_names(tag))}), or "
                               "give its path as the row's second argument.") from error
@@ -279,8 +279,8 @@ class TimmRow:
         known = self.tags()
         nor_file = f" and no file {looked_for!r} (looked for {_weights.looked_for(looked_for)})" if looked_for else ""
         if not known:
-            return RepViTError(f"{self.where}: there are no ImageNet weights for {self.spec.name}{nor_file}; train it "
-                               "from scratch (pretrained False) or give the path of a weight file.")
+            return RepViTError(f"{self.where}: there are no pretrained weights for {self.spec.name}{nor_file}; train "
+                               "it from scratch (pretrained False) or give the path of a weight file.")
         return RepViTError(f"{self.where}: there are no weights {self.spec.name}.{tag}{nor_file}; its tags are "
                            f"{', '.join(known)} (the first is what True loads). Give True, one of those tags, or the "
                            "path of a weight file.")
