@@ -173,17 +173,9 @@ class TimmRow:
         height, width = PROBE
         if self.patch:
             return self.vit_map(body)
-        body.eval()
-        try:
-            with torch.no_grad():
-                outputs = body(torch.zeros(1, self.spec.in_channels, height, width))
-        except Exception as error:  # noqa: BLE001  timm's models fail at a size they refuse in many ways
-            raise RepViTError(f"{self.where}: timm's model does not run on a {height}x{width} input "
-                              f"({type(error).__name__}: {str(error).splitlines()[0][:200]}). YOLO trains and "
-                              "predicts at any multiple of 32, so models that need one fixed input size (and offer "
-                              "no dynamic_img_size in timm) cannot be a backbone; pick another model.") from error
-        finally:
-            body.train()
+        outputs = self.probe(body, body, height, width,
+                             "YOLO trains and predicts at any multiple of 32, so models that need one fixed input size "
+                             "(and offer no dynamic_img_size in timm) cannot be a backbone; pick another model.")
         reductions = body.feature_info.reduction()
         taps = [len(reductions) - 1 - reductions[::-1].index(s) for s in STRIDES]
         channels, layouts = [], set()
@@ -209,24 +201,28 @@ class TimmRow:
         ``ViTBackbone`` gives it; the pyramid's maps follow from it."""
         height, width = PROBE
         size = (height // STRIDES[2], width // STRIDES[2])
-        body.eval()
-        try:
-            with torch.no_grad():
-                last, = body.forward_intermediates(torch.zeros(1, self.spec.in_channels, size[0] * self.patch,
-                                                               size[1] * self.patch), indices=1, norm=True,
-                                                   intermediates_only=True)
-        except Exception as error:  # noqa: BLE001  as in maps()
-            raise RepViTError(f"{self.where}: timm's model does not run on a {size[0] * self.patch}x"
-                              f"{size[1] * self.patch} input ({type(error).__name__}: "
-                              f"{str(error).splitlines()[0][:200]}). Its feature pyramid needs a ViT that takes any "
-                              "multiple of its patch size (timm's dynamic_img_size); pick another model.") from error
-        finally:
-            body.train()
+        last, = self.probe(body, lambda x: body.forward_intermediates(x, indices=1, norm=True, intermediates_only=True),
+                           size[0] * self.patch, size[1] * self.patch,
+                           "Its feature pyramid needs a ViT that takes any multiple of its patch size (timm's "
+                           "dynamic_img_size); pick another model.")
         if tuple(last.shape[2:]) != size:
             raise RepViTError(f"{self.where}: its last map has shape {tuple(last.shape)} on a {size[0] * self.patch}x"
                               f"{size[1] * self.patch} input, not {size[0]}x{size[1]} (stride {self.patch}); pick "
                               "another model.")
         return None, [last.shape[1]], False
+
+    def probe(self, body, call, height, width, advice):
+        """``call`` on a zero image of ``height x width``, with ``body`` in inference mode; a model that fails there
+        is refused with timm's error and ``advice``."""
+        body.eval()
+        try:
+            with torch.no_grad():
+                return call(torch.zeros(1, self.spec.in_channels, height, width))
+        except Exception as error:  # noqa: BLE001  timm's models fail at a size they refuse in many ways
+            raise RepViTError(f"{self.where}: timm's model does not run on a {height}x{width} input "
+                              f"({type(error).__name__}: {str(error).splitlines()[0][:200]}). {advice}") from error
+        finally:
+            body.train()
 
     def load_weights(self, body):
         """Load the weights the row asks for into ``body`` (timm's feature extractor); return their source."""
