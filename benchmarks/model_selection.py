@@ -34,9 +34,15 @@ from _shipped import folder
 RESULTS = Path(__file__).parent / "results"
 SCALES = {"n": "yolo11n.yaml", "s": "yolo11s.yaml"}  # the reference of each scale
 SHIPPED = ("repvit", "mobilenetv4", "fastvit", "convnext", "efficientnet")
-WIDTHS = {"n": (0.5, 0.75), "s": (0.75,)}  # RepViT narrower than its shipped config (width 1.0)
-CONTENDERS = ("yolo11n.yaml", "yolo11n-repvit-w0.5.yaml", "yolo11n-mobilenetv4.yaml", "yolo11s.yaml",
-              "yolo11s-repvit.yaml", "yolo11s-repvit-w0.75.yaml")
+# RepViT narrower than its shipped config (width 1.0), per head: YOLO26's head costs less than YOLO11's, which leaves
+# RepViT n at width 0.75 at yolo11n's latency (YOLO11's head: 1.2x)
+WIDTHS = {("yolo11", "n"): (0.5, 0.75), ("yolo11", "s"): (0.75,), ("yolo26", "n"): (0.75,), ("yolo26", "s"): (0.75,)}
+# YOLO11-headed candidates also tried with reg_max 1 (``-reg1``): YOLO11's box branch with DFL's 16 bins per side is
+# about a third of yolo11n's latency at 640 px, and without them it is a quarter as wide
+DFL_FREE = ("yolo11n.yaml", "yolo11n-repvit-w0.75.yaml", "yolo11s.yaml", "yolo11s-repvit.yaml")
+# from the screen: RepViT at each scale's YOLO11 latency or nearest above it, and at full width at n
+CONTENDERS = ("yolo11n.yaml", "yolo11n-repvit-w0.75.yaml", "yolo11n-repvit.yaml", "yolo11s.yaml",
+              "yolo11s-repvit-w0.75.yaml")
 RUNTIMES = ("onnx", "openvino")
 DATASETS = ("digits", "photo")
 FULL = {"epochs": 30, "imgsz": 128, "batch": 16, "images": 192, "val_images": 48, "latency_imgsz": 640, "rounds": 5}
@@ -44,28 +50,45 @@ QUICK = {"epochs": 1, "imgsz": 64, "batch": 8, "images": 16, "val_images": 8, "l
 
 
 def reference_of(model):
-    """The YOLO11 config of the scale in ``model``'s file name (``yolo11s-repvit.yaml``: ``yolo11s.yaml``)."""
-    return SCALES[re.match(r"yolo11([ns])", Path(model).name).group(1)]
+    """The YOLO11 config of the scale in ``model``'s file name (``yolo26s-repvit.yaml``: ``yolo11s.yaml``)."""
+    return SCALES[re.match(r"yolo(?:11|26)([ns])", Path(model).name).group(1)]
 
 
 def candidates(work, quick):
     """Model YAMLs to screen, each scale's YOLO11 first; RepViT width variants are written into ``work``."""
     if quick:
-        return [SCALES["n"], narrower("n", 0.5, work)]
+        return [SCALES["n"], narrower("yolo11", "n", 0.5, work)]
     found = []
     for scale, reference in SCALES.items():
-        found += [reference, *(narrower(scale, width, work) for width in WIDTHS[scale])]
+        found += [reference, f"yolo26{scale}.yaml"]
+        found += [narrower(head, scale, width, work) for (head, at), widths in WIDTHS.items() if at == scale
+                  for width in widths]
         found += [f"yolo11{scale}-{name}.yaml" for name in SHIPPED]
-    return found
+    return found + [without_dfl(model, work) for model in found if Path(model).name in DFL_FREE]
 
 
-def narrower(scale, width, work):
-    """The shipped RepViT config of ``scale`` with every stage ``width`` times as wide: a YAML written into ``work``."""
-    text = (folder() / "yolo11-repvit.yaml").read_text()
+def narrower(head, scale, width, work):
+    """The shipped RepViT config of ``head`` (yolo11, yolo26) and ``scale`` with every stage ``width`` times as wide:
+    a YAML written into ``work``."""
+    text = (folder() / f"{head}-repvit.yaml").read_text()
     row = next(line for line in text.splitlines() if "RepViT, [{" in line)
-    path = Path(work) / "configs" / f"yolo11{scale}-repvit-w{width}.yaml"
+    path = Path(work) / "configs" / f"{head}{scale}-repvit-w{width}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text.replace(row, row.replace("}, 1.0]]", f"}}, {width}]]")))
+    return str(path)
+
+
+def without_dfl(model, work):
+    """``model`` with ``reg_max: 1``: four box sides regressed directly instead of DFL's distribution over 16 bins each
+    (YOLO26's choice; the key is read by ultralytics >= 8.4.0); a YAML written into ``work``."""
+    from ultralytics.utils.checks import check_yaml
+
+    name = Path(model).name
+    source = Path(model) if Path(model).is_file() else Path(check_yaml(re.sub(r"^(yolo11)[ns]", r"\1", name)))
+    text = source.read_text().replace("\nscales:", "\nreg_max: 1 # boxes without distribution bins\nscales:", 1)
+    path = Path(work) / "configs" / name.replace(".yaml", "-reg1.yaml")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
     return str(path)
 
 
@@ -106,7 +129,9 @@ def report(results, sizes, command, figure):
             f"batch {sizes['batch']}, {sizes['images']} training and {sizes['val_images']} validation images per "
             "dataset, from scratch; mAP50-95 of `best.pt` on the validation images. Latency: batch 1 at "
             f"{sizes['latency_imgsz']} px, one thread, as a ratio to the YOLO11 of the same scale timed beside it "
-            "(`yolo-repvit compare`). Widths: `-w0.5` is the shipped RepViT config with every stage at half width.\n\n"
+            "(`yolo-repvit compare`). `-w0.5`: the shipped RepViT config with every stage at half width "
+            "(`yolo26n-repvit-w0.75`: the shipped YOLO26-headed one at 0.75); `-reg1`: the same model with "
+            "`reg_max: 1`, boxes without DFL's distribution bins.\n\n"
             + table(header, rows) + f"\n![mAP50-95 against ONNX Runtime latency]({figure})\n\n## Machine\n\n"
             + facts(describe(torch.device("cpu"), 1)))
 

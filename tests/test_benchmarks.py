@@ -101,6 +101,23 @@ def test_quick_model_selection_compares_through_the_engine_and_reports_every_mod
     assert rows[0][5:7] == ["1.00x", "1.00x"]  # the reference, in both runtimes
     assert {"CPU", "torch", "ultralytics", "timm"} <= set(machine_facts(text))
 
+    # the subnormals benchmark times the comparison's exports, each with and without flush-to-zero
+    run_script("denormals.py", "--work", str(tmp_path / "work"), "--imgsz", "64", "--rounds", "1", "--out",
+               str(out / "denormals.md"), cwd=tmp_path)
+    text = (out / "denormals.md").read_text()
+    assert "```bash\npython benchmarks/denormals.py --imgsz 64\n```" in text
+    header, *rows = table_rows(text)
+    assert [row[:2] for row in rows] == [["digits", "`yolo11n`"], ["digits", "`yolo11n-repvit-w0.5`"]]
+    assert rows[0][5:] == ["1.00x", "1.00x"]
+    assert all(float(cell) > 0 for row in rows for cell in row[2:4])
+
+
+def test_denormals_without_exports_says_what_to_run_first(tmp_path):
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "denormals.py"), "--work", str(tmp_path)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode != 0
+    assert f"no seed-0 ONNX exports at 640 px under {tmp_path}: run benchmarks/model_selection.py first" in done.stderr
+
 
 
 def test_quick_int8_reports_pytorch_fp32_and_int8_of_both_models(tmp_path):
