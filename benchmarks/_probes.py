@@ -49,17 +49,22 @@ def eager(net, size, device):
 
 def onnx_runtime(yolo, size, folder, threads):
     """Batch-1 ONNX Runtime (CPU) inference of the file ``yolo export format=onnx imgsz=<size>`` writes."""
-    import onnxruntime
-
     with _quietly_in(folder):  # the exporter writes <config stem>.onnx into the working directory
         exported = Path(yolo.export(format="onnx", imgsz=size, device="cpu", verbose=False)).resolve()
     path = exported.rename(exported.with_name(f"{exported.stem}-{size}.onnx"))
+    session = onnx_session(path, threads)
+    feed = {session.get_inputs()[0].name: np.random.default_rng(0).random((1, 3, size, size), np.float32)}
+    return Probe(lambda: session.run(None, feed))
+
+
+def onnx_session(path, threads):
+    """An ONNX Runtime CPU session of the file ``path`` on ``threads`` intra-op threads, one inter-op thread."""
+    import onnxruntime
+
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
-    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    feed = {session.get_inputs()[0].name: np.random.default_rng(0).random((1, 3, size, size), np.float32)}
-    return Probe(lambda: session.run(None, feed))
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def training_step(model, batch, size, device, boxes_per_image=3):

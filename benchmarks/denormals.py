@@ -12,40 +12,31 @@ FTZ/DAZ bits for the thread ONNX Runtime computes on).
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
-import onnxruntime
 import torch
 
 from _machine import describe
 from _mdtable import facts, publish, table
+from _probes import onnx_session
+from _timing import Probe, race
 
 RESULTS = Path(__file__).parent / "results"
 MODELS = ("yolo11n", "yolo26n", "yolo11n-repvit-w0.5", "yolo11n-repvit-w0.75", "yolo26n-repvit-w0.75",
           "yolo11n-repvit", "yolo11n-mobilenetv4")
 
 
-def session(path):
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+def probes(path, image):
+    """``{"plain": Probe, "flushed": Probe}``: one inference of the export ``path``, without and with flush-to-zero."""
+    session = onnx_session(path, 1)
+    feed = {session.get_inputs()[0].name: image}
 
+    def run(flush):
+        torch.set_flush_denormal(flush)
+        return session.run(None, feed)
 
-def fastest(sessions, image, rounds):
-    """``{(name, flush): fastest ms}``: every round runs each session once without and once with flush-to-zero."""
-    best = {}
-    for _ in range(rounds):
-        for name, s in sessions.items():
-            for flush in (False, True):
-                torch.set_flush_denormal(flush)
-                start = time.perf_counter()
-                s.run(None, {s.get_inputs()[0].name: image})
-                ms = (time.perf_counter() - start) * 1000
-                best[name, flush] = min(best.get((name, flush), float("inf")), ms)
-    torch.set_flush_denormal(False)
-    return best
+    return {"plain": Probe(lambda: run(False)), "flushed": Probe(lambda: run(True))}
 
 
 def main(argv=None):
@@ -63,20 +54,23 @@ def main(argv=None):
                  "run benchmarks/model_selection.py first")
     torch.set_num_threads(1)
     image = np.random.default_rng(0).random((1, 3, args.imgsz, args.imgsz), dtype=np.float32)
-    best = fastest({key: session(path) for key, path in exports.items()}, image, args.rounds)
     rows = []
-    for kind, model in exports:
-        plain, flushed = best[(kind, model), False], best[(kind, model), True]
-        reference = best[(kind, "yolo11n"), False]
-        rows.append([kind, f"`{model}`", f"{plain:.1f}", f"{flushed:.1f}", f"{plain / flushed:.2f}x",
-                     f"{plain / reference:.2f}x", f"{flushed / best[(kind, 'yolo11n'), True]:.2f}x"])
+    for kind in dict.fromkeys(kind for kind, _ in exports):  # each beside the yolo11n trained on the same data
+        models = {model: probes(path, image) for (k, model), path in exports.items() if k == kind}
+        timed = race(models, dict.fromkeys(models, args.rounds), reference="yolo11n")
+        torch.set_flush_denormal(False)
+        for model, t in timed.items():
+            plain, flushed = t["plain"], t["flushed"]
+            rows.append([kind, f"`{model}`", f"{plain.seconds * 1e3:.1f}", f"{flushed.seconds * 1e3:.1f}",
+                         f"{plain.seconds / flushed.seconds:.2f}x", f"{plain.ratio:.2f}x", f"{flushed.ratio:.2f}x"])
     header = ("trained on", "model", "ms, as ultralytics runs it", "ms, flush-to-zero", "slowdown from subnormals",
               "vs yolo11n", "vs yolo11n, both flushed")
     command = "python benchmarks/denormals.py" + (f" --imgsz {args.imgsz}" if args.imgsz != 640 else "")
     publish(f"# Subnormal floats and ONNX Runtime latency of trained models\n\n```bash\n{command}\n"
             "```\n\nSeed-0 `best.pt` of `benchmarks/model_selection.py`, exported to ONNX at "
-            f"{args.imgsz} px, batch 1, one thread, a random image; fastest of "
-            f"{args.rounds} rounds, every model timed with and without flush-to-zero in each round.\n\n"
+            f"{args.imgsz} px, batch 1, one thread, a random image; fastest of {args.rounds} rounds, each run taken "
+            "beside one of the yolo11n trained on the same data (the ratios are to those), without and with "
+            "flush-to-zero.\n\n"
             + table(header, rows) + "\n## Machine\n\n" + facts(describe(torch.device("cpu"), 1)), args.out)
     return 0
 

@@ -26,6 +26,7 @@ from ultralytics import YOLO
 import yolo_repvit  # noqa: F401  makes ultralytics resolve the shipped YAMLs and build their backbones
 from _machine import describe
 from _mdtable import facts, publish, table
+from _probes import onnx_session
 from _timing import Probe, race
 
 RESULTS = Path(__file__).parent / "results"
@@ -49,11 +50,7 @@ def pytorch(model, x):
 
 
 def onnx_runtime(exported, x):
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = THREADS
-    session = onnxruntime.InferenceSession(str(exported), options, providers=["CPUExecutionProvider"])
+    session = onnx_session(exported, THREADS)
     feed = {session.get_inputs()[0].name: x}
     return lambda: session.run(None, feed)
 

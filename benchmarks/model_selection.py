@@ -72,10 +72,8 @@ def narrower(head, scale, width, work):
     a YAML written into ``work``."""
     text = (folder() / f"{head}-repvit.yaml").read_text()
     row = next(line for line in text.splitlines() if "RepViT, [{" in line)
-    path = Path(work) / "configs" / f"{head}{scale}-repvit-w{width}.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text.replace(row, row.replace("}, 1.0]]", f"}}, {width}]]")))
-    return str(path)
+    return written(work, f"{head}{scale}-repvit-w{width}.yaml", text.replace(row, row.replace("}, 1.0]]",
+                                                                                             f"}}, {width}]]")))
 
 
 def without_dfl(model, work):
@@ -86,7 +84,12 @@ def without_dfl(model, work):
     name = Path(model).name
     source = Path(model) if Path(model).is_file() else Path(check_yaml(re.sub(r"^(yolo11)[ns]", r"\1", name)))
     text = source.read_text().replace("\nscales:", "\nreg_max: 1 # boxes without distribution bins\nscales:", 1)
-    path = Path(work) / "configs" / name.replace(".yaml", "-reg1.yaml")
+    return written(work, name.replace(".yaml", "-reg1.yaml"), text)
+
+
+def written(work, name, text):
+    """The path of model YAML ``name``, holding ``text``, in ``work``'s configs folder."""
+    path = Path(work) / "configs" / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return str(path)
