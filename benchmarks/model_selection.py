@@ -34,6 +34,10 @@ from _shipped import folder
 RESULTS = Path(__file__).parent / "results"
 SCALES = {"n": "yolo11n.yaml", "s": "yolo11s.yaml"}  # the reference of each scale
 SHIPPED = ("repvit", "mobilenetv4", "fastvit", "convnext", "efficientnet")
+# timm models without a shipped config, tried because a latency probe of the untrained models put them at or under
+# the ONNX Runtime latency of the YOLO11 of the scale: RepGhostNet (reparameterized like RepViT) and PP-LCNet (built
+# for x86 CPUs)
+UNSHIPPED = {"n": ("repghostnet_111", "lcnet_150"), "s": ("repghostnet_200",)}
 # RepViT narrower than its shipped config (width 1.0), per head: YOLO26's head costs less than YOLO11's, which leaves
 # RepViT n at width 0.75 at yolo11n's latency (YOLO11's head: 1.2x)
 WIDTHS = {("yolo11", "n"): (0.5, 0.75), ("yolo11", "s"): (0.75,), ("yolo26", "n"): (0.75,), ("yolo26", "s"): (0.75,)}
@@ -57,13 +61,14 @@ def reference_of(model):
 def candidates(work, quick):
     """Model YAMLs to screen, each scale's YOLO11 first; RepViT width variants are written into ``work``."""
     if quick:
-        return [SCALES["n"], narrower("yolo11", "n", 0.5, work)]
+        return [SCALES["n"], narrower("yolo11", "n", 0.5, work), on_timm("n", UNSHIPPED["n"][-1], work)]
     found = []
     for scale, reference in SCALES.items():
         found += [reference, f"yolo26{scale}.yaml"]
         found += [narrower(head, scale, width, work) for (head, at), widths in WIDTHS.items() if at == scale
                   for width in widths]
         found += [f"yolo11{scale}-{name}.yaml" for name in SHIPPED]
+        found += [on_timm(scale, name, work) for name in UNSHIPPED.get(scale, ())]
     return found + [without_dfl(model, work) for model in found if Path(model).name in DFL_FREE]
 
 
@@ -74,6 +79,14 @@ def narrower(head, scale, width, work):
     row = next(line for line in text.splitlines() if "RepViT, [{" in line)
     return written(work, f"{head}{scale}-repvit-w{width}.yaml", text.replace(row, row.replace("}, 1.0]]",
                                                                                              f"}}, {width}]]")))
+
+
+def on_timm(scale, name, work):
+    """The shipped YOLO11 MobileNetV4 config with timm's ``name`` in its backbone row (from scratch) at ``scale``:
+    a YAML written into ``work``."""
+    text = (folder() / "yolo11-mobilenetv4.yaml").read_text()
+    row = next(line for line in text.splitlines() if "Timm, [{" in line)
+    return written(work, f"yolo11{scale}-{name}.yaml", text.replace(row, f"  - [-1, 1, Timm, [{name}]] # 0-4"))
 
 
 def without_dfl(model, work):
@@ -134,7 +147,8 @@ def report(results, sizes, command, figure):
             f"{sizes['latency_imgsz']} px, one thread, as a ratio to the YOLO11 of the same scale timed beside it "
             "(`yolo-repvit compare`). `-w0.5`: the shipped RepViT config with every stage at half width "
             "(`yolo26n-repvit-w0.75`: the shipped YOLO26-headed one at 0.75); `-reg1`: the same model with "
-            "`reg_max: 1`, boxes without DFL's distribution bins.\n\n"
+            "`reg_max: 1`, boxes without DFL's distribution bins; `yolo11n-lcnet_150` and the like: a timm model "
+            "without a shipped config in the backbone row of the shipped MobileNetV4 config.\n\n"
             + table(header, rows) + f"\n![mAP50-95 against ONNX Runtime latency]({figure})\n\n## Machine\n\n"
             + facts(describe(torch.device("cpu"), 1)))
 
@@ -168,7 +182,8 @@ def main(argv=None):
             results[kind, runtime] = run(kind, chosen, seeds, runtime, args.work, sizes)
     name = f"model_selection_{args.stage}" + ("-quick" if args.quick else "")
     command = (f"python benchmarks/model_selection.py --stage {args.stage}" + (" --quick" if args.quick else "")
-               + (f" --models {' '.join(args.models)}" if args.models else ""))
+               + (f" --models {' '.join(args.models)}" if args.models else "")
+               + (f" --out {args.out.as_posix()}" if args.out != RESULTS else ""))
     publish(report(results, sizes, command, f"{name}.png"), args.out / f"{name}.md")
     selection_figure(results, RUNTIMES[0], reference_of, args.out / f"{name}.png")
     return 0
