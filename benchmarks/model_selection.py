@@ -59,7 +59,8 @@ def reference_of(model):
 
 
 def candidates(work, quick):
-    """Model YAMLs to screen, each scale's YOLO11 first; RepViT width variants are written into ``work``."""
+    """Model YAMLs to screen, each scale's YOLO11 first; derived ones (RepViT widths, timm backbones without a shipped
+    config, ``reg_max: 1``) are written into ``work``."""
     if quick:
         return [SCALES["n"], narrower("yolo11", "n", 0.5, work), on_timm("n", UNSHIPPED["n"][-1], work)]
     found = []
@@ -75,18 +76,23 @@ def candidates(work, quick):
 def narrower(head, scale, width, work):
     """The shipped RepViT config of ``head`` (yolo11, yolo26) and ``scale`` with every stage ``width`` times as wide:
     a YAML written into ``work``."""
-    text = (folder() / f"{head}-repvit.yaml").read_text()
-    row = next(line for line in text.splitlines() if "RepViT, [{" in line)
-    return written(work, f"{head}{scale}-repvit-w{width}.yaml", text.replace(row, row.replace("}, 1.0]]",
-                                                                                             f"}}, {width}]]")))
+    return with_backbone(f"{head}-repvit.yaml", "RepViT", lambda row: row.replace("}, 1.0]]", f"}}, {width}]]"),
+                         work, f"{head}{scale}-repvit-w{width}.yaml")
 
 
 def on_timm(scale, name, work):
     """The shipped YOLO11 MobileNetV4 config with timm's ``name`` in its backbone row (from scratch) at ``scale``:
     a YAML written into ``work``."""
-    text = (folder() / "yolo11-mobilenetv4.yaml").read_text()
-    row = next(line for line in text.splitlines() if "Timm, [{" in line)
-    return written(work, f"yolo11{scale}-{name}.yaml", text.replace(row, f"  - [-1, 1, Timm, [{name}]] # 0-4"))
+    return with_backbone("yolo11-mobilenetv4.yaml", "Timm", lambda row: f"  - [-1, 1, Timm, [{name}]] # 0-4",
+                         work, f"yolo11{scale}-{name}.yaml")
+
+
+def with_backbone(config, module, new_row, work, name):
+    """Shipped ``config`` with its per-scale ``module`` row (RepViT or Timm) replaced by ``new_row(row)``: YAML
+    ``name`` written into ``work``."""
+    text = (folder() / config).read_text()
+    row = next(line for line in text.splitlines() if f"{module}, [{{" in line)
+    return written(work, name, text.replace(row, new_row(row)))
 
 
 def without_dfl(model, work):
