@@ -4,6 +4,7 @@
     python benchmarks/model_selection.py --stage screen --dataset photo  # one dataset (run both at once on 2+ cores)
     python benchmarks/model_selection.py --stage confirm    # three seeds for the contenders
     python benchmarks/model_selection.py --stage screen --models yolo11n-repvit-w0.5.yaml  # some candidates
+    python benchmarks/model_selection.py --stage confirm --models yolo11s-repghostnet_200.yaml  # three seeds for some
     python benchmarks/model_selection.py --quick --out DIR  # toy sizes: the smoke test
 
 Every number comes from ``yolo_repvit.compare``, the engine behind ``yolo-repvit compare``: each
@@ -37,7 +38,10 @@ SHIPPED = ("repvit", "mobilenetv4", "fastvit", "convnext", "efficientnet")
 # timm models without a shipped config, tried because a latency probe of the untrained models put them at or under
 # the ONNX Runtime latency of the YOLO11 of the scale: RepGhostNet (reparameterized like RepViT) and PP-LCNet (built
 # for x86 CPUs)
-UNSHIPPED = {"n": ("repghostnet_111", "lcnet_150"), "s": ("repghostnet_200",)}
+UNSHIPPED = {"n": ("repghostnet_111", "repghostnet_130", "lcnet_150"), "s": ("repghostnet_200",)}
+# the latency a cheap backbone saves, spent on the YOLO11 layers after it (SPPF, C2PSA, neck, head): twice as deep
+# (``-d1.0``: depth factor 1.0) or wider (``-h0.625``: width factor 0.625); RepGhostNet s costs 0.77x yolo11s
+RESCALED = {"yolo11s-repghostnet_200.yaml": {"d1.0": (1.0, 0.5), "h0.625": (0.5, 0.625)}}
 # RepViT narrower than its shipped config (width 1.0), per head: YOLO26's head costs less than YOLO11's, which leaves
 # RepViT n at width 0.75 at yolo11n's latency (YOLO11's head: 1.2x)
 WIDTHS = {("yolo11", "n"): (0.5, 0.75), ("yolo11", "s"): (0.75,), ("yolo26", "n"): (0.75,), ("yolo26", "s"): (0.75,)}
@@ -70,6 +74,8 @@ def candidates(work, quick):
                   for width in widths]
         found += [f"yolo11{scale}-{name}.yaml" for name in SHIPPED]
         found += [on_timm(scale, name, work) for name in UNSHIPPED.get(scale, ())]
+    found += [rescaled(model, suffix, *factors, work) for model in found
+              for suffix, factors in RESCALED.get(Path(model).name, {}).items()]
     return found + [without_dfl(model, work) for model in found if Path(model).name in DFL_FREE]
 
 
@@ -93,6 +99,15 @@ def with_backbone(config, module, new_row, work, name):
     text = (folder() / config).read_text()
     row = next(line for line in text.splitlines() if f"{module}, [{{" in line)
     return written(work, name, text.replace(row, new_row(row)))
+
+
+def rescaled(model, suffix, depth, width, work):
+    """``model`` (a YAML in ``work``) with the depth and width factors of its scale set to ``depth`` and ``width``:
+    YAML ``<model>-<suffix>.yaml`` written into ``work``."""
+    path = Path(model)
+    scale = re.match(r"yolo11([ns])", path.name).group(1)
+    text = re.sub(rf"\n  {scale}: \[[^,]+, [^,]+,", f"\n  {scale}: [{depth:.2f}, {width},", path.read_text(), count=1)
+    return written(work, path.name.replace(".yaml", f"-{suffix}.yaml"), text)
 
 
 def without_dfl(model, work):
@@ -154,7 +169,8 @@ def report(results, sizes, command, figure):
             "(`yolo-repvit compare`). `-w0.5`: the shipped RepViT config with every stage at half width "
             "(`yolo26n-repvit-w0.75`: the shipped YOLO26-headed one at 0.75); `-reg1`: the same model with "
             "`reg_max: 1`, boxes without DFL's distribution bins; `yolo11n-lcnet_150` and the like: a timm model "
-            "without a shipped config in the backbone row of the shipped MobileNetV4 config.\n\n"
+            "without a shipped config in the backbone row of the shipped MobileNetV4 config; `-d1.0`, `-h0.625`: that "
+            "model with the YOLO11 layers after its backbone at depth factor 1.0 or width factor 0.625.\n\n"
             + table(header, rows) + f"\n![mAP50-95 against ONNX Runtime latency]({figure})\n\n## Machine\n\n"
             + facts(describe(torch.device("cpu"), 1)))
 
@@ -165,7 +181,8 @@ def main(argv=None):
                         help="screen: one seed for every candidate; confirm: three for the contenders")
     parser.add_argument("--dataset", choices=DATASETS, help="only this dataset (its own process trains in parallel)")
     parser.add_argument("--models", nargs="+", metavar="NAME",
-                        help="only these candidates (file names; the YOLO11 of their scales are always included)")
+                        help="only these candidates, at either stage (file names; the YOLO11 of their scales are "
+                             "always included)")
     parser.add_argument("--quick", action="store_true", help="toy sizes, one dataset: a smoke test")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "yolo-repvit-model-selection",
                         help="the comparison folders (runs, exports), kept between stages")
@@ -179,13 +196,13 @@ def main(argv=None):
             parser.error(f"--models {sorted(unknown)}: not candidates; choose from {[Path(m).name for m in models]}")
         wanted = set(args.models) | {reference_of(name) for name in args.models}
         models = [m for m in models if Path(m).name in wanted]
-    contenders = [m for m in models if Path(m).name in CONTENDERS] or models
+    elif args.stage == "confirm":
+        models = [m for m in models if Path(m).name in CONTENDERS]
     seeds = {"screen": 1, "confirm": 3}[args.stage]
     results = {}
     for kind in datasets:
-        chosen = contenders if args.stage == "confirm" else models
         for runtime in RUNTIMES:
-            results[kind, runtime] = run(kind, chosen, seeds, runtime, args.work, sizes)
+            results[kind, runtime] = run(kind, models, seeds, runtime, args.work, sizes)
     name = f"model_selection_{args.stage}" + ("-quick" if args.quick else "")
     command = (f"python benchmarks/model_selection.py --stage {args.stage}" + (" --quick" if args.quick else "")
                + (f" --models {' '.join(args.models)}" if args.models else "")
