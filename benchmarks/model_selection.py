@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 import yolo_repvit
+from _candidates import scale_of
 from _machine import describe
 from _mdtable import facts, publish, table
 from _plot import selection_figure
@@ -59,12 +60,12 @@ QUICK = {"epochs": 1, "imgsz": 64, "batch": 8, "images": 16, "val_images": 8, "l
 
 def reference_of(model):
     """The YOLO11 config of the scale in ``model``'s file name (``yolo26s-repvit.yaml``: ``yolo11s.yaml``)."""
-    return SCALES[re.match(r"yolo(?:11|26)([ns])", Path(model).name).group(1)]
+    return SCALES[scale_of(Path(model).name)]
 
 
 def candidates(work, quick):
     """Model YAMLs to screen, each scale's YOLO11 first; derived ones (RepViT widths, timm backbones without a shipped
-    config, ``reg_max: 1``) are written into ``work``."""
+    config, a deeper or wider head, ``reg_max: 1``) are written into ``work``."""
     if quick:
         return [SCALES["n"], narrower("yolo11", "n", 0.5, work), on_timm("n", UNSHIPPED["n"][-1], work)]
     found = []
@@ -105,7 +106,7 @@ def rescaled(model, suffix, depth, width, work):
     """``model`` (a YAML in ``work``) with the depth and width factors of its scale set to ``depth`` and ``width``:
     YAML ``<model>-<suffix>.yaml`` written into ``work``."""
     path = Path(model)
-    scale = re.match(r"yolo11([ns])", path.name).group(1)
+    scale = scale_of(path.name)
     text = re.sub(rf"\n  {scale}: \[[^,]+, [^,]+,", f"\n  {scale}: [{depth:.2f}, {width},", path.read_text(), count=1)
     return written(work, path.name.replace(".yaml", f"-{suffix}.yaml"), text)
 
