@@ -36,6 +36,7 @@ from _shipped import folder
 RESULTS = Path(__file__).parent / "results"
 SCALES = {"n": "yolo11n.yaml", "s": "yolo11s.yaml"}  # the reference of each scale
 SHIPPED = ("repvit", "mobilenetv4", "fastvit", "convnext", "efficientnet")
+CUT = {"n": "yolo11n-repvit-cpu.yaml"}  # RepViT cut to YOLO11's latency (depth 0.5, ReLU), at the scales it ships
 # timm models without a shipped config, tried because a latency probe of the untrained models put them at or under
 # the ONNX Runtime latency of the YOLO11 of the scale: RepGhostNet (reparameterized like RepViT) and PP-LCNet (built
 # for x86 CPUs)
@@ -50,8 +51,8 @@ WIDTHS = {("yolo11", "n"): (0.5, 0.75), ("yolo11", "s"): (0.75,), ("yolo26", "n"
 # about a third of yolo11n's latency at 640 px, and without them it is a quarter as wide
 DFL_FREE = ("yolo11n.yaml", "yolo11n-repvit-w0.75.yaml", "yolo11s.yaml", "yolo11s-repvit.yaml")
 # from the screen: RepViT at each scale's YOLO11 latency or nearest above it, and at full width at n
-CONTENDERS = ("yolo11n.yaml", "yolo11n-repvit-w0.75.yaml", "yolo11n-repvit.yaml", "yolo11s.yaml",
-              "yolo11s-repvit-w0.75.yaml")
+CONTENDERS = ("yolo11n.yaml", "yolo11n-repvit-w0.75.yaml", "yolo11n-repvit.yaml", "yolo11n-repvit-cpu.yaml",
+              "yolo11s.yaml", "yolo11s-repvit-w0.75.yaml")
 RUNTIMES = ("onnx", "openvino")
 DATASETS = ("digits", "photo")
 FULL = {"epochs": 30, "imgsz": 128, "batch": 16, "images": 192, "val_images": 48, "latency_imgsz": 640, "rounds": 5}
@@ -67,13 +68,13 @@ def candidates(work, quick):
     """Model YAMLs to screen, each scale's YOLO11 first; derived ones (RepViT widths, timm backbones without a shipped
     config, a deeper or wider head, ``reg_max: 1``) are written into ``work``."""
     if quick:
-        return [SCALES["n"], narrower("yolo11", "n", 0.5, work), on_timm("n", UNSHIPPED["n"][-1], work)]
+        return [SCALES["n"], narrower("yolo11", "n", 0.5, work), on_timm("n", UNSHIPPED["n"][-1], work), CUT["n"]]
     found = []
     for scale, reference in SCALES.items():
         found += [reference, f"yolo26{scale}.yaml"]
         found += [narrower(head, scale, width, work) for (head, at), widths in WIDTHS.items() if at == scale
                   for width in widths]
-        found += [f"yolo11{scale}-{name}.yaml" for name in SHIPPED]
+        found += [f"yolo11{scale}-{name}.yaml" for name in SHIPPED] + ([CUT[scale]] if scale in CUT else [])
         found += [on_timm(scale, name, work) for name in UNSHIPPED.get(scale, ())]
     found += [rescaled(model, suffix, *factors, work) for model in found
               for suffix, factors in RESCALED.get(Path(model).name, {}).items()]

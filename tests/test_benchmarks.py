@@ -97,7 +97,8 @@ def test_quick_model_selection_compares_through_the_engine_and_reports_every_mod
     header, *rows = table_rows(text)
     assert header[:6] == ["dataset", "model", "seeds", "mAP50-95 mean ± std", "vs YOLO11 of its scale",
                           "latency, ONNX Runtime"]
-    assert [row[1] for row in rows] == ["`yolo11n.yaml`", "`yolo11n-repvit-w0.5.yaml`", "`yolo11n-lcnet_150.yaml`"]
+    assert [row[1] for row in rows] == ["`yolo11n.yaml`", "`yolo11n-repvit-w0.5.yaml`", "`yolo11n-lcnet_150.yaml`",
+                                        "`yolo11n-repvit-cpu.yaml`"]
     assert rows[0][5:7] == ["1.00x", "1.00x"]  # the reference, in both runtimes
     assert {"CPU", "torch", "ultralytics", "timm"} <= set(machine_facts(text))
 

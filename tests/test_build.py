@@ -7,7 +7,7 @@ from ultralytics.nn import tasks
 from ultralytics.nn.tasks import DetectionModel
 
 from conftest import fast_first, repvit
-from yolo_repvit import VARIANTS
+from yolo_repvit import VARIANTS, RepViTError
 from yolo_repvit.modules import RepViTLayer
 
 
@@ -93,3 +93,30 @@ def test_layer_graph_serves_upstream_embed():
     with torch.no_grad():
         embeddings = model.predict(torch.zeros(2, 3, 64, 64), embed=[2, 3, 4])
     assert torch.stack(list(embeddings)).shape == (2, 24 + 48 + 96)  # pooled stride 8/16/32 maps
+
+
+
+
+def test_cpu_config_halves_the_blocks_and_uses_relu(tmp_path, monkeypatch):
+    """``yolo11n-repvit-cpu.yaml``: ``{depth: 0.5, act: relu}`` halves the blocks of every stage (rounded up, at least
+    one: m0_6 has 1/1/8/1) and puts ReLU where RepViT has GELU, at width 0.75; fusing keeps the output."""
+    monkeypatch.chdir(tmp_path)
+    model = YOLO("yolo11n-repvit-cpu.yaml").model.eval()
+    backbone = model.model[:5]
+    assert [len(layer.body.blocks) for layer in backbone[1:]] == [1, 1, 4, 1]
+    assert [layer.out_channels for layer in backbone[1:]] == [32, 64, 120, 240]  # 40/80/160/320 x 0.75
+    assert not any(isinstance(m, torch.nn.GELU) for m in backbone.modules())
+    assert any(isinstance(m, torch.nn.ReLU) for m in backbone[3].body.blocks.modules())
+    assert {k: backbone[0].written_by[k] for k in ("width", "depth", "act")} == {"width": 0.75, "depth": 0.5,
+                                                                                "act": "relu"}  # into best.pt
+    x = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        before = model(x)[0]
+        model.fuse(verbose=False)
+        assert (model(x)[0] - before).abs().max() < 1e-4 * before.abs().max()
+
+
+def test_cpu_config_names_the_scales_it_has(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(RepViTError, match=r"no RepViT variant listed for scale 's'; this row lists scales n\."):
+        YOLO("yolo11s-repvit-cpu.yaml")

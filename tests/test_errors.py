@@ -51,10 +51,16 @@ CASES = [  # (what the user wrote, model dict, the exact message)
      "a weight tag such as dist_450e_in1k, or a path to a .pth/.safetensors file."),
     ("too many arguments", recipe([-1, 1, "repvit_m0_9", [1.0, False, {}, 2]]),
      "model row [-1, 1, repvit_m0_9, [1.0, False, {}, 2]]: 4 arguments given; a RepViT row takes at most three, "
-     "[width, pretrained, fine-tuning controls], e.g. [1.0, True, {lr_scale: 0.1}]."),
-    ("fine-tuning controls that are no mapping", recipe([-1, 1, "repvit_m0_9", [1.0, False, 2]]),
-     "model row [-1, 1, repvit_m0_9, [1.0, False, 2]]: the third argument is 2; it must be a mapping of fine-tuning "
-     "controls (lr_scale, freeze_epochs), e.g. {lr_scale: 0.1}."),
+     "[width, pretrained, options], e.g. [1.0, True, {lr_scale: 0.1}]."),
+    ("options that are no mapping", recipe([-1, 1, "repvit_m0_9", [1.0, False, 2]]),
+     "model row [-1, 1, repvit_m0_9, [1.0, False, 2]]: the third argument is 2; it must be a mapping of options "
+     "(depth, act, lr_scale, freeze_epochs), e.g. {lr_scale: 0.1}."),
+    ("depth factor zero", recipe([-1, 1, "repvit_m0_9", [1.0, False, {"depth": 0}]]),
+     "model row [-1, 1, repvit_m0_9, [1.0, False, {'depth': 0}]]: depth factor 0 is not a number from 0.1 to 4.0. "
+     "It scales the blocks of every stage, rounded up, at least one (0.5 halves them); ImageNet weights need 1.0."),
+    ("activation RepViT rows lack", recipe([-1, 1, "repvit_m0_9", [1.0, False, {"act": "swish"}]]),
+     "model row [-1, 1, repvit_m0_9, [1.0, False, {'act': 'swish'}]]: activation 'swish' is not one a RepViT row "
+     "takes; use one of gelu, relu (gelu, RepViT's own, is the default; ImageNet weights need it)."),
     ("backbone learning rate of zero", timm_row("convnext_atto", False, {"lr_scale": 0}),
      "model row [-1, 1, Timm, ['convnext_atto', False, {'lr_scale': 0}]]: lr_scale is 0; it must be a number above 0 "
      "(1.0 trains the backbone at the head's rate, 0.1 at a tenth). To hold the backbone, use freeze_epochs or "
@@ -83,6 +89,10 @@ CASES = [  # (what the user wrote, model dict, the exact message)
     ("ImageNet weights at another width", recipe([-1, 1, "repvit_m0_9", [0.5, True]]),
      "repvit_m0_9 row: ImageNet weights exist for width 1.0 only, but the row asks for width 0.5 with "
      "pretrained=True. Use [1.0, True], or train width 0.5 from scratch with [0.5]."),
+    ("ImageNet weights for a reshaped RepViT", recipe([-1, 1, "repvit_m0_9", [1.0, True, {"act": "relu"}]]),
+     "repvit_m0_9 row: ImageNet weights exist for RepViT's own blocks only (depth 1.0, act gelu), but the row asks "
+     "for act: relu with pretrained=True. Leave act out to load them, or train this shape from scratch (pretrained "
+     "False)."),
     ("ImageNet weights with ch: 4", recipe([-1, 1, "repvit_m0_9", [1.0, True]], ch=4),
      "repvit_m0_9 row: pretrained weights expect 3 input channels, but the model has ch: 4. Use 3 channels, or train "
      "from scratch (pretrained False)."),

@@ -161,3 +161,21 @@ def test_safe_load_accepts_our_checkpoint_and_rejects_an_unregistered_class(trai
         print("yolo_repvit" in sys.modules, type(model.model.model[0]).__name__)
     """, env={"ULTRALYTICS_SAFE_LOAD": "1"})
     assert out.split("\n")[-3:-1] == ["rejected: True", "True RepViTLayer"]
+
+
+def test_cpu_config_exports_to_onnx_like_pytorch(tmp_path, monkeypatch):
+    """The half-depth ReLU RepViT of ``yolo11-repvit-cpu.yaml``, its BatchNorms made non-trivial: ONNX Runtime gives
+    what the fused PyTorch model gives."""
+    import onnxruntime
+
+    monkeypatch.chdir(tmp_path)
+    yolo = YOLO("yolo11n-repvit-cpu.yaml")
+    randomise_batchnorm(yolo.model)
+    x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    file = yolo.export(format="onnx", imgsz=64)
+    with torch.no_grad():
+        expected = yolo.model.fuse(verbose=False).eval()(x)[0].numpy()
+    session = onnxruntime.InferenceSession(file, providers=["CPUExecutionProvider"])
+    y = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+    assert y.shape == expected.shape
+    assert np.abs(y - expected).max() < 1e-4 * np.abs(expected).max()

@@ -116,8 +116,8 @@ def test_fine_tuning_controls_are_read_from_the_row_and_checked():
          "model row [-1, 1, Timm, ['deit_tiny_patch16_224', False, {'freeze_epochs': 1.5}]]: freeze_epochs is 1.5; "
          "it must be a whole number of epochs, 0 or more, during which the backbone is held."),
         (("repvit_m0_9", 1.0, False, {"lr": 0.1}),
-         "model row [-1, 1, repvit_m0_9, [1.0, False, {'lr': 0.1}]]: unknown fine-tuning control 'lr'; a RepViT row "
-         "takes lr_scale and freeze_epochs."),
+         "model row [-1, 1, repvit_m0_9, [1.0, False, {'lr': 0.1}]]: unknown option 'lr'; a RepViT row's mapping "
+         "takes depth, act, lr_scale, freeze_epochs."),
     ]
     for (module, *args), message in errors:
         with pytest.raises(RepViTError) as error:

@@ -40,6 +40,12 @@ TIMM = (
              weights="DINOv3 LVD-1689M", pretrained="lvd1689m"),
 )
 
+# RepViT cut to YOLO11's latency on a CPU (benchmarks/results/repvit-cpu/model_selection_confirm.md): the variant of
+# each scale measured, its width factor and the row's options, from scratch.
+REPVIT_CPU = {"n": "repvit_m0_6"}
+REPVIT_CPU_WIDTH = 0.75
+REPVIT_CPU_OPTIONS = {"depth": 0.5, "act": "relu"}
+
 # ImageNet top-1 the RepViT authors report (300 / 450 epoch distillation).
 REPVIT_TOP1 = {"repvit_m0_6": "74.1", "repvit_m0_9": "78.7 / 79.1", "repvit_m1_0": "80.0 / 80.3",
                "repvit_m1_1": "80.7 / 81.2", "repvit_m1_5": "82.3 / 82.5", "repvit_m2_3": "83.3 / 83.7",

@@ -27,7 +27,7 @@ def record(spec, weights, timm_version):
     """The record of a backbone row ``spec`` built with timm ``timm_version``; ``weights``: where its weights came
     from (None from scratch)."""
     return {"yolo_repvit": __version__, "timm": timm_version, "row": spec.kind, "model": spec.name,
-            **({"width": spec.width} if spec.kind == REPVIT else {}), "pretrained": spec.pretrained,
+            **({"width": spec.width, **spec.shape} if spec.kind == REPVIT else {}), "pretrained": spec.pretrained,
             "weights": weights}
 
 

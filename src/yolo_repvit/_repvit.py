@@ -14,7 +14,7 @@ import torch
 
 from . import _weights
 from ._errors import RepViTError
-from ._repvit_variants import VARIANTS, scaled_widths
+from ._repvit_variants import VARIANTS, scaled_depths, scaled_widths
 from ._timm import TimmRow
 from ._versions import timm_fix
 from .modules import RepViTLayer
@@ -40,9 +40,10 @@ class RepViTRow(TimmRow):
         self.weights_of = f"{spec.name} at width 1.0"
 
     def model(self):
-        v = self.variant
-        return v.timm_name, {"embed_dim": scaled_widths(v.name, self.spec.width), "depth": v.depths,
-                             "legacy": v.legacy}
+        v, spec = self.variant, self.spec
+        act = {} if spec.act == "gelu" else {"act_layer": self.timm.layers.get_act_layer(spec.act)}
+        return v.timm_name, {"embed_dim": scaled_widths(v.name, spec.width), "depth": scaled_depths(v.name, spec.depth),
+                             "legacy": v.legacy, **act}
 
     def check(self):
         """The row grammar has checked the variant and width; timm must have the RepViT class."""
@@ -56,6 +57,12 @@ class RepViTRow(TimmRow):
                               f"{self.spec.width:g} with pretrained={self.spec.pretrained!r}. Use "
                               f"[1.0, {self.spec.pretrained!r}], or train width {self.spec.width:g} from scratch "
                               f"with [{self.spec.width:g}].")
+        if self.spec.shape:
+            asks = ", ".join(f"{key}: {value}" for key, value in self.spec.shape.items())
+            raise RepViTError(f"{self.where}: ImageNet weights exist for RepViT's own blocks only (depth 1.0, act "
+                              f"gelu), but the row asks for {asks} with pretrained={self.spec.pretrained!r}. Leave "
+                              f"{' and '.join(self.spec.shape)} out to load them, or train this shape from scratch "
+                              "(pretrained False).")
 
     def tags(self):
         return list(self.variant.tags)

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 
 from ._errors import RepViTError
 
-WIDTH_RANGE = (0.1, 4.0)
+FACTOR_RANGE = (0.1, 4.0)  # of a row's width and depth factors
+# A RepViT row's activation, as timm's activation factory names it: GELU is RepViT's own (its ImageNet weights were
+# trained with it); ReLU is what yolo11-repvit-cpu.yaml uses to fit under yolo11n's latency.
+ACTIVATIONS = ("gelu", "relu")
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,11 @@ def scaled_widths(variant, width):
     return tuple(-(-int(c * width) // 8) * 8 for c in VARIANTS[variant].widths)
 
 
+def scaled_depths(variant, depth):
+    """Blocks per stage for a depth factor, rounded up (at least one per stage)."""
+    return tuple(max(1, math.ceil(d * depth)) for d in VARIANTS[variant].depths)
+
+
 def check_variant(name, where="RepViT"):
     """``name`` if it is a variant, else an error suggesting the closest one."""
     if name in VARIANTS:
@@ -67,9 +75,25 @@ def check_variant(name, where="RepViT"):
 
 
 def check_width(value, where="RepViT"):
-    low, high = WIDTH_RANGE
+    return _factor(value, "width", "It scales every stage width (0.25, 0.5, 1.0, 1.5 in the recipe); ImageNet weights "
+                   "need 1.0.", where)
+
+
+def check_depth(value, where="RepViT"):
+    return _factor(value, "depth", "It scales the blocks of every stage, rounded up, at least one (0.5 halves them); "
+                   "ImageNet weights need 1.0.", where)
+
+
+def _factor(value, what, meaning, where):
+    low, high = FACTOR_RANGE
     number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
     if number is None or not math.isfinite(number) or not low <= number <= high:
-        raise RepViTError(f"{where}: width factor {value!r} is not a number from {low} to {high}. It scales "
-                          "every stage width (0.25, 0.5, 1.0, 1.5 in the recipe); ImageNet weights need 1.0.")
+        raise RepViTError(f"{where}: {what} factor {value!r} is not a number from {low} to {high}. {meaning}")
     return float(number)
+
+
+def check_act(value, where="RepViT"):
+    if value not in ACTIVATIONS:
+        raise RepViTError(f"{where}: activation {value!r} is not one a RepViT row takes; use one of "
+                          f"{', '.join(ACTIVATIONS)} (gelu, RepViT's own, is the default; ImageNet weights need it).")
+    return value

@@ -5,20 +5,22 @@ layers 1-4 give the stride 4/8/16/32 feature maps.  Two kinds of rows, one gramm
 
     - [-1, 1, repvit_m0_9, [0.5]]                                   # RepViT: [width, pretrained]
     - [-1, 1, RepViT, [{n: repvit_m0_6, s: repvit_m0_9}, 1.0, True]]  # RepViT, variant chosen per scale
+    - [-1, 1, RepViT, [{n: repvit_m0_6}, 0.75, False, {depth: 0.5, act: relu}]]  # RepViT with options
     - [-1, 1, Timm, [convnext_atto, True, {drop_path_rate: 0.1}]]     # any timm model: [name, pretrained, kwargs]
     - [-1, 1, Timm, [vit_small_patch16_dinov3.lvd1689m, True, {lr_scale: 0.1, freeze_epochs: 2}]]  # fine-tuning
 
-The last mapping may hold the row's fine-tuning controls (:data:`TUNING`): for a RepViT row it is a
-third argument with only those; for a Timm row they sit beside the timm arguments.
+The last mapping may hold the row's fine-tuning controls (:data:`TUNING`): for a Timm row they sit
+beside the timm arguments; for a RepViT row it is a third argument, which may also reshape the
+backbone (:data:`SHAPE`: its depth factor and activation).
 
 A row becomes a :class:`BackboneSpec`; which layers a spec becomes is ``_build``'s business.
 """
 
 import ast
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from ._errors import RepViTError
-from ._repvit_variants import VARIANTS, check_variant, check_width
+from ._repvit_variants import VARIANTS, check_act, check_depth, check_variant, check_width
 from ._weights import is_weight_path
 
 REPVIT = "RepViT"
@@ -37,6 +39,9 @@ ROW_DECIDES = {"features_only": "the row always builds timm's feature extractor"
 # The row's fine-tuning controls: what each does to the parameters of the (pretrained) timm model.
 TUNING = {"lr_scale": "multiplies their learning rate (e.g. 0.1; the feature pyramid and head keep the full rate)",
           "freeze_epochs": "holds them (no gradient, statistics frozen) for the first N epochs"}
+# What a RepViT row's mapping may change in the backbone it builds, besides TUNING.
+SHAPE = {"depth": "multiplies the blocks of every stage (0.5 halves them)",
+         "act": "the activation of every block: gelu (RepViT's own) or relu"}
 
 
 def row_kind(module):
@@ -55,12 +60,20 @@ class BackboneSpec:
     kind: str  # REPVIT or TIMM
     name: str  # a RepViT variant, or a timm model name without its tag
     pretrained: object = False  # False, True (the default weights), a weight tag, or a file path
-    width: float = 1.0  # RepViT rows only
+    width: float = 1.0  # RepViT rows only: width and SHAPE
+    depth: float = 1.0
+    act: str = "gelu"
     tag: str = None  # Timm rows: the tag written in the model name (convnext_atto.d2_in1k)
     kwargs: dict = field(default_factory=dict)  # Timm rows: extra timm.create_model arguments
     in_channels: int = 3
     lr_scale: float = 1.0  # TUNING
     freeze_epochs: int = 0
+
+    @property
+    def shape(self):
+        """The :data:`SHAPE` options that differ from RepViT's own blocks, e.g. ``{"act": "relu"}``."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name in SHAPE and getattr(self, f.name) != f.default}
 
     @property
     def weight_tag(self):
@@ -100,18 +113,21 @@ def _parse_repvit(module, args, scale, in_channels, where):
     variant = check_variant(module, where)
     if len(args) > 3:
         raise RepViTError(f"{where}: {len(args)} arguments given; a RepViT row takes at most three, "
-                          "[width, pretrained, fine-tuning controls], e.g. [1.0, True, {lr_scale: 0.1}].")
+                          "[width, pretrained, options], e.g. [1.0, True, {lr_scale: 0.1}].")
     width = check_width(args[0], where) if args else 1.0
     pretrained = check_pretrained(args[1], where) if len(args) > 1 else False
     options = args[2] if len(args) > 2 else {}
     if not isinstance(options, dict):
-        raise RepViTError(f"{where}: the third argument is {options!r}; it must be a mapping of fine-tuning "
-                          f"controls ({', '.join(TUNING)}), e.g. {{lr_scale: 0.1}}.")
-    unknown = [k for k in options if k not in TUNING]
+        raise RepViTError(f"{where}: the third argument is {options!r}; it must be a mapping of options "
+                          f"({', '.join([*SHAPE, *TUNING])}), e.g. {{lr_scale: 0.1}}.")
+    unknown = [k for k in options if k not in {**SHAPE, **TUNING}]
     if unknown:
-        raise RepViTError(f"{where}: unknown fine-tuning control {unknown[0]!r}; a RepViT row takes "
-                          f"{' and '.join(TUNING)}.")
-    return BackboneSpec(REPVIT, variant, pretrained, width=width, in_channels=in_channels,
+        raise RepViTError(f"{where}: unknown option {unknown[0]!r}; a RepViT row's mapping takes "
+                          f"{', '.join([*SHAPE, *TUNING])}.")
+    shape = {"depth": check_depth(options["depth"], where)} if "depth" in options else {}
+    if "act" in options:
+        shape["act"] = check_act(options["act"], where)
+    return BackboneSpec(REPVIT, variant, pretrained, width=width, in_channels=in_channels, **shape,
                         **tuning(options, where))
 
 

@@ -197,7 +197,8 @@ def _log(message, warning=False):
 
 
 def _log_layers(model, d, spec):
-    args = [spec.width, spec.pretrained] if spec.kind == REPVIT else [spec.name, spec.pretrained, spec.kwargs]
+    args = ([spec.width, spec.pretrained, *([spec.shape] if spec.shape else [])] if spec.kind == REPVIT
+            else [spec.name, spec.pretrained, spec.kwargs])
     rows = _layer_rows(d, [-1, 1, spec.name if spec.kind == REPVIT else spec.kind, args])
     _log(f"\n{'':>3}{'from':>20}{'n':>3}{'params':>10}  {'module':<45}{'arguments':<30}")
     for m, (_, n, _, row_args) in zip(model, rows):
