@@ -8,6 +8,7 @@ from ultralytics.nn.tasks import DetectionModel
 
 from conftest import fast_first, repvit
 from yolo_repvit import VARIANTS, RepViTError
+from yolo_repvit._repvit_variants import scaled_depths
 from yolo_repvit.modules import RepViTLayer
 
 
@@ -114,6 +115,13 @@ def test_cpu_config_halves_the_blocks_and_uses_relu(tmp_path, monkeypatch):
         before = model(x)[0]
         model.fuse(verbose=False)
         assert (model(x)[0] - before).abs().max() < 1e-4 * before.abs().max()
+
+
+def test_depth_factor_rounds_blocks_up_and_keeps_one_per_stage():
+    assert scaled_depths("repvit_m0_6", 0.5) == (1, 1, 4, 1)
+    assert scaled_depths("repvit_m0_9", 0.5) == (1, 1, 7, 1)  # the examples of docs/rows.md
+    assert scaled_depths("repvit_m0_9", 0.25) == (1, 1, 4, 1)
+    assert scaled_depths("repvit_m0_6", 1.5) == (2, 2, 12, 2)
 
 
 def test_cpu_config_names_the_scales_it_has(tmp_path, monkeypatch):
