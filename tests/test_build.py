@@ -96,8 +96,6 @@ def test_layer_graph_serves_upstream_embed():
     assert torch.stack(list(embeddings)).shape == (2, 24 + 48 + 96)  # pooled stride 8/16/32 maps
 
 
-
-
 def test_cpu_config_halves_the_blocks_and_uses_relu(tmp_path, monkeypatch):
     """``yolo11n-repvit-cpu.yaml``: ``{depth: 0.5, act: relu}`` halves the blocks of every stage (rounded up, at least
     one: m0_6 has 1/1/8/1) and puts ReLU where RepViT has GELU, at width 0.75; fusing keeps the output."""

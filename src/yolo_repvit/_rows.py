@@ -39,9 +39,9 @@ ROW_DECIDES = {"features_only": "the row always builds timm's feature extractor"
 # The row's fine-tuning controls: what each does to the parameters of the (pretrained) timm model.
 TUNING = {"lr_scale": "multiplies their learning rate (e.g. 0.1; the feature pyramid and head keep the full rate)",
           "freeze_epochs": "holds them (no gradient, statistics frozen) for the first N epochs"}
-# What a RepViT row's mapping may change in the backbone it builds, besides TUNING.
-SHAPE = {"depth": "multiplies the blocks of every stage (0.5 halves them)",
-         "act": "the activation of every block: gelu (RepViT's own) or relu"}
+# What a RepViT row's mapping may change in the backbone it builds, besides TUNING, and the check of each: the
+# factor multiplying the blocks of every stage, and the activation of every block.
+SHAPE = {"depth": check_depth, "act": check_act}
 
 
 def row_kind(module):
@@ -124,9 +124,7 @@ def _parse_repvit(module, args, scale, in_channels, where):
     if unknown:
         raise RepViTError(f"{where}: unknown option {unknown[0]!r}; a RepViT row's mapping takes "
                           f"{', '.join([*SHAPE, *TUNING])}.")
-    shape = {"depth": check_depth(options["depth"], where)} if "depth" in options else {}
-    if "act" in options:
-        shape["act"] = check_act(options["act"], where)
+    shape = {key: check(options[key], where) for key, check in SHAPE.items() if key in options}
     return BackboneSpec(REPVIT, variant, pretrained, width=width, in_channels=in_channels, **shape,
                         **tuning(options, where))
 
