@@ -1,8 +1,10 @@
 """``yolo-repvit compare``: bad input is refused before anything trains; a comparison trains, exports, times and
-reports every model, and run again it reuses what it has; killed, it leaves no training behind."""
+reports every model, and run again it reuses what it has; killed, it leaves no training behind; called from a
+script without the main guard, it says to add one."""
 
 import csv
 import subprocess
+import sys
 import time
 
 import pytest
@@ -48,6 +50,13 @@ def test_format_that_cannot_run_here_is_refused(tmp_path, data):
     assert refusal(tmp_path, data=str(data), format="coreml").startswith(
         "compare: format 'coreml' runs on macOS only, so it cannot be timed here. Formats this comparison times: "
         "pytorch, torchscript, onnx, openvino")
+
+
+def test_a_device_this_machine_lacks_is_refused(tmp_path, data):
+    assert refusal(tmp_path, data=str(data), device="99").startswith(
+        "compare: device '99' is not available here (Invalid CUDA 'device=99' requested.")
+    assert refusal(tmp_path, data=str(data), device="99").endswith(
+        "Give --device cpu, or the index of a GPU this machine has (0, or 0,1 for two).")
 
 
 @pytest.mark.parametrize(("line", "message"), [
@@ -105,3 +114,12 @@ def test_a_killed_comparison_leaves_no_training_behind(tmp_path, data):
     comparison.wait()
     gone, alive = psutil.wait_procs(workers, timeout=30)
     assert alive == []
+
+
+@pytest.mark.slow
+def test_a_script_without_the_main_guard_is_told_to_add_it(tmp_path, data):
+    unguarded = tmp_path / "unguarded.py"
+    unguarded.write_text(f"import yolo_repvit\n\nyolo_repvit.compare({str(data)!r}, ['yolo11n.yaml'], epochs=1, "
+                         f"imgsz=64, batch=8, latency_imgsz=64, out={str(tmp_path / 'out')!r})\n")
+    done = run([sys.executable, unguarded], expect=1, timeout=600)
+    assert 'compare() was called from a script outside `if __name__ == "__main__":`' in done.stderr

@@ -13,6 +13,7 @@ import os
 import platform
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -42,6 +43,8 @@ def compare(data, models, epochs=30, imgsz=640, batch=16, seeds=1, cfg=None, for
     plan = [_runs.Run(_model_path(m), data, seed, epochs, imgsz, batch, train_args)
             for m in models for seed in range(seeds)]
     check_format(plan[0].model, format, out)
+    if not ray:  # on Ray, Ray places each run
+        check_device(device)
     identity = dict(zip(dict.fromkeys(run.model for run in plan), identities))
     keys = {run: _runs.key(run, identity[run.model], Path(data).read_text()) for run in plan}
     records = trained(plan, keys, out, device, ray)
@@ -112,6 +115,24 @@ def check_inputs(data, models, epochs, imgsz, batch, seeds, cfg, threads, rounds
                               "give detection models.")
         identities.append(_identity(model, built))
     return identities, _training_arguments(cfg)
+
+
+def check_device(device):
+    """Refuse a training device this machine lacks before anything trains, by ultralytics' own check.  Some releases'
+    check also sets CUDA_VISIBLE_DEVICES; it is put back, so each training process makes the choice itself."""
+    from ultralytics.utils.torch_utils import select_device
+
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    try:
+        select_device(device, verbose=False)
+    except ValueError as error:
+        raise RepViTError(f"compare: device {device!r} is not available here ({str(error).strip().splitlines()[0]}). "
+                          "Give --device cpu, or the index of a GPU this machine has (0, or 0,1 for two).") from error
+    finally:
+        if visible is None:
+            os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+        else:
+            os.environ["CUDA_VISIBLE_DEVICES"] = visible
 
 
 def _check_data(data):
@@ -220,6 +241,12 @@ def _collect(futures, finished, logs):
         run = futures[future]
         try:
             record = future.result()
+        except BrokenProcessPool as error:
+            raise RepViTError(f"compare: the process training {run.label} ended before it reported ({error}). Either "
+                              "it was killed (out of memory: give a smaller batch) or compare() was called from a "
+                              "script outside `if __name__ == \"__main__\":`. Each run trains in a new Python process "
+                              "that imports the calling script, so the call must sit under that guard. Finished runs "
+                              "are kept: run the same command again to go on.") from error
         except Exception as error:  # noqa: BLE001  say which run failed and where its output is, then stop
             raise RepViTError(f"compare: training {run.label} failed ({type(error).__name__}: {error}); {logs}. "
                               "Finished runs are kept: run the same command again to go on.") from error
