@@ -5,6 +5,7 @@
     python benchmarks/model_selection.py --stage confirm    # three seeds for the contenders
     python benchmarks/model_selection.py --stage screen --models yolo11n-repvit-w0.5.yaml  # some candidates
     python benchmarks/model_selection.py --stage confirm --models yolo11s-repghostnet_200.yaml  # three seeds for some
+    python benchmarks/model_selection.py --stage confirm --models yolo11n-repvit-cpu.yaml --seeds 5  # a tie, closer
     python benchmarks/model_selection.py --quick --out DIR  # toy sizes: the smoke test
 
 Every number comes from ``yolo_repvit.compare``, the engine behind ``yolo-repvit compare``: each
@@ -189,6 +190,7 @@ def main(argv=None):
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "yolo-repvit-model-selection",
                         help="the comparison folders (runs, exports), kept between stages")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the report is written")
+    parser.add_argument("--seeds", type=int, help="seeds per model instead of the stage's (more separate a tie)")
     args = parser.parse_args(argv)
     sizes, datasets = (QUICK, DATASETS[:1]) if args.quick else (FULL, [args.dataset] if args.dataset else DATASETS)
     models = candidates(args.work, args.quick)
@@ -200,7 +202,7 @@ def main(argv=None):
         models = [m for m in models if Path(m).name in wanted]
     elif args.stage == "confirm":
         models = [m for m in models if Path(m).name in CONTENDERS]
-    seeds = {"screen": 1, "confirm": 3}[args.stage]
+    seeds = args.seeds or {"screen": 1, "confirm": 3}[args.stage]
     results = {}
     for kind in datasets:
         for runtime in RUNTIMES:
@@ -208,6 +210,7 @@ def main(argv=None):
     name = f"model_selection_{args.stage}" + ("-quick" if args.quick else "")
     command = (f"python benchmarks/model_selection.py --stage {args.stage}" + (" --quick" if args.quick else "")
                + (f" --models {' '.join(args.models)}" if args.models else "")
+               + (f" --seeds {args.seeds}" if args.seeds else "")
                + (f" --out {args.out.as_posix()}" if args.out != RESULTS else ""))
     publish(report(results, sizes, command, f"{name}.png"), args.out / f"{name}.md")
     selection_figure(results, RUNTIMES[0], reference_of, args.out / f"{name}.png")

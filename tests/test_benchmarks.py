@@ -102,11 +102,14 @@ def test_quick_model_selection_compares_through_the_engine_and_reports_every_mod
     assert rows[0][5:7] == ["1.00x", "1.00x"]  # the reference, in both runtimes
     assert {"CPU", "torch", "ultralytics", "timm"} <= set(machine_facts(text))
 
-    # confirming a named candidate trains it and its scale's YOLO11 over three seeds, not the default contenders
-    run_script("model_selection.py", "--quick", "--stage", "confirm", "--models", "yolo11n-lcnet_150.yaml", "--work",
-               str(tmp_path / "work"), "--out", str(out), cwd=tmp_path)
-    header, *rows = table_rows((out / "model_selection_confirm-quick.md").read_text())
-    assert [row[1:3] for row in rows] == [["`yolo11n.yaml`", "3"], ["`yolo11n-lcnet_150.yaml`", "3"]]
+    # confirming a named candidate trains it and its scale's YOLO11 over the seeds asked for, not the default
+    # contenders, and the report's command says how many
+    run_script("model_selection.py", "--quick", "--stage", "confirm", "--models", "yolo11n-lcnet_150.yaml", "--seeds",
+               "2", "--work", str(tmp_path / "work"), "--out", str(out), cwd=tmp_path)
+    text = (out / "model_selection_confirm-quick.md").read_text()
+    assert "--models yolo11n-lcnet_150.yaml --seeds 2 --out" in text
+    header, *rows = table_rows(text)
+    assert [row[1:3] for row in rows] == [["`yolo11n.yaml`", "2"], ["`yolo11n-lcnet_150.yaml`", "2"]]
 
     # the subnormals benchmark times the comparison's exports, each with and without flush-to-zero
     run_script("denormals.py", "--work", str(tmp_path / "work"), "--imgsz", "64", "--rounds", "1", "--out",
