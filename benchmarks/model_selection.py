@@ -6,6 +6,7 @@
     python benchmarks/model_selection.py --stage screen --models yolo11n-repvit-w0.5.yaml  # some candidates
     python benchmarks/model_selection.py --stage confirm --models yolo11s-repghostnet_200.yaml  # three seeds for some
     python benchmarks/model_selection.py --stage confirm --models yolo11n-repvit-cpu.yaml --seeds 5  # a tie, closer
+    python benchmarks/model_selection.py --stage confirm --models yolo11n-repvit-cpu.yaml --images 384  # more data
     python benchmarks/model_selection.py --quick --out DIR  # toy sizes: the smoke test
 
 Every number comes from ``yolo_repvit.compare``, the engine behind ``yolo-repvit compare``: each
@@ -133,7 +134,9 @@ def written(work, name, text):
 
 
 def dataset(kind, work, sizes):
-    root = Path(work) / "data" / kind
+    """The generated dataset ``kind`` at ``sizes``, made once in ``work``; each size other than the default has a
+    folder of its own, so runs on different sizes never share a dataset."""
+    root = Path(work) / "data" / (kind if sizes["images"] == FULL["images"] else f"{kind}-{sizes['images']}")
     if not (root / "data.yaml").is_file():
         make_scenes(kind, root, train=sizes["images"], val=sizes["val_images"], imgsz=sizes["imgsz"])
     return root / "data.yaml"
@@ -191,8 +194,12 @@ def main(argv=None):
                         help="the comparison folders (runs, exports), kept between stages")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the report is written")
     parser.add_argument("--seeds", type=int, help="seeds per model instead of the stage's (more separate a tie)")
+    parser.add_argument("--images", type=int, help="training images per dataset instead of 192 (validation images: a "
+                                                   "quarter as many); more shrink the spread over seeds")
     args = parser.parse_args(argv)
     sizes, datasets = (QUICK, DATASETS[:1]) if args.quick else (FULL, [args.dataset] if args.dataset else DATASETS)
+    if args.images:
+        sizes = {**sizes, "images": args.images, "val_images": args.images // 4}
     models = candidates(args.work, args.quick)
     if args.models:
         unknown = set(args.models) - {Path(m).name for m in models}
@@ -210,7 +217,7 @@ def main(argv=None):
     name = f"model_selection_{args.stage}" + ("-quick" if args.quick else "")
     command = (f"python benchmarks/model_selection.py --stage {args.stage}" + (" --quick" if args.quick else "")
                + (f" --models {' '.join(args.models)}" if args.models else "")
-               + (f" --seeds {args.seeds}" if args.seeds else "")
+               + (f" --seeds {args.seeds}" if args.seeds else "") + (f" --images {args.images}" if args.images else "")
                + (f" --out {args.out.as_posix()}" if args.out != RESULTS else ""))
     publish(report(results, sizes, command, f"{name}.png"), args.out / f"{name}.md")
     selection_figure(results, RUNTIMES[0], reference_of, args.out / f"{name}.png")

@@ -103,11 +103,13 @@ def test_quick_model_selection_compares_through_the_engine_and_reports_every_mod
     assert {"CPU", "torch", "ultralytics", "timm"} <= set(machine_facts(text))
 
     # confirming a named candidate trains it and its scale's YOLO11 over the seeds asked for, not the default
-    # contenders, and the report's command says how many
+    # contenders, on a dataset of the size asked for, and the report says so
     run_script("model_selection.py", "--quick", "--stage", "confirm", "--models", "yolo11n-lcnet_150.yaml", "--seeds",
-               "2", "--work", str(tmp_path / "work"), "--out", str(out), cwd=tmp_path)
+               "2", "--images", "24", "--work", str(tmp_path / "work"), "--out", str(out), cwd=tmp_path)
     text = (out / "model_selection_confirm-quick.md").read_text()
-    assert "--models yolo11n-lcnet_150.yaml --seeds 2 --out" in text
+    assert "--models yolo11n-lcnet_150.yaml --seeds 2 --images 24 --out" in text
+    assert "24 training and 6 validation images per dataset" in text
+    assert len(list((tmp_path / "work" / "data" / "digits-24" / "train" / "images").iterdir())) == 24
     header, *rows = table_rows(text)
     assert [row[1:3] for row in rows] == [["`yolo11n.yaml`", "2"], ["`yolo11n-lcnet_150.yaml`", "2"]]
 
