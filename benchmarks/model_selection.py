@@ -197,8 +197,11 @@ def main(argv=None):
     parser.add_argument("--images", type=int, help="training images per dataset instead of 192 (validation images: a "
                                                    "quarter as many); more shrink the spread over seeds")
     args = parser.parse_args(argv)
+    for name in ("seeds", "images"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            parser.error(f"--{name} {getattr(args, name)}: give a whole number of at least 1")
     sizes, datasets = (QUICK, DATASETS[:1]) if args.quick else (FULL, [args.dataset] if args.dataset else DATASETS)
-    if args.images:
+    if args.images is not None:
         sizes = {**sizes, "images": args.images, "val_images": args.images // 4}
     models = candidates(args.work, args.quick)
     if args.models:
@@ -209,7 +212,7 @@ def main(argv=None):
         models = [m for m in models if Path(m).name in wanted]
     elif args.stage == "confirm":
         models = [m for m in models if Path(m).name in CONTENDERS]
-    seeds = args.seeds or {"screen": 1, "confirm": 3}[args.stage]
+    seeds = {"screen": 1, "confirm": 3}[args.stage] if args.seeds is None else args.seeds
     results = {}
     for kind in datasets:
         for runtime in RUNTIMES:

@@ -47,8 +47,9 @@ class Backbone:
     scales: str = SCALES  # the scales its row lists a backbone for
 
 
-def _per_scale(family):
-    return "{" + ", ".join(f"{scale}: {model}" for scale, model in family.by_scale.items()) + "}"
+def _flow(mapping):
+    """``mapping`` as a YAML flow mapping, as a row writes it: ``{n: repvit_m0_6, s: repvit_m0_9}``."""
+    return "{" + ", ".join(f"{key}: {value}" for key, value in mapping.items()) + "}"
 
 
 def _scale_note(family):
@@ -66,7 +67,7 @@ def _short(models):
 
 def backbones():
     """Every shipped backbone and the heads it ships with."""
-    repvit, note = _per_scale(REPVIT), _scale_note(REPVIT)
+    repvit, note = _flow(REPVIT.by_scale), _scale_note(REPVIT)
     found = [Backbone("repvit", "RepViT", f"[-1, 1, RepViT, [{repvit}, 1.0]]", "0-4 RepViT variant by scale, width 1.0",
                       "a RepViT backbone chosen per scale, at full width (ImageNet-compatible)", note, tuple(HEADS)),
              Backbone("repvit-imagenet", "RepViT", f"[-1, 1, RepViT, [{repvit}, 1.0, True]]",
@@ -81,7 +82,7 @@ def backbones():
                               f"a RepViT-M{short[1:].replace('_', '.')} backbone at full width (ImageNet-compatible)",
                               "The scale letter sizes the head only.", ("detect",)))
     for family in TIMM:
-        models, note = _per_scale(family), _scale_note(family)
+        models, note = _flow(family.by_scale), _scale_note(family)
         found.append(Backbone(family.config, "Timm", f"[-1, 1, Timm, [{models}]]", f"0-4 timm {family.name} by scale",
                               f"a timm {family.name} backbone chosen per scale, from scratch", note,
                               ("detect", "segment", "pose", "obb", "classify")))
@@ -95,11 +96,10 @@ def backbones():
 
 def _repvit_cpu():
     """The RepViT config cut to YOLO11's CPU latency: the row's options reshape the variant of each scale."""
-    variants = "{" + ", ".join(f"{s}: {v}" for s, v in REPVIT_CPU.items()) + "}"
-    options = "{" + ", ".join(f"{k}: {v}" for k, v in REPVIT_CPU_OPTIONS.items()) + "}"
     picks = ", ".join(f"{s} {v.removeprefix('repvit_')}" for s, v in REPVIT_CPU.items())
     shape = f"width {REPVIT_CPU_WIDTH}, " + ", ".join(f"{k} {v}" for k, v in REPVIT_CPU_OPTIONS.items())
-    return Backbone("repvit-cpu", "RepViT", f"[-1, 1, RepViT, [{variants}, {REPVIT_CPU_WIDTH}, False, {options}]]",
+    row = f"[-1, 1, RepViT, [{_flow(REPVIT_CPU)}, {REPVIT_CPU_WIDTH}, False, {_flow(REPVIT_CPU_OPTIONS)}]]"
+    return Backbone("repvit-cpu", "RepViT", row,
                     f"0-4 RepViT by scale, {shape}",
                     f"a RepViT backbone cut to YOLO11's CPU latency ({shape}), from scratch",
                     f"Backbone per scale: {picks}; {shape}.", ("detect",), scales="".join(REPVIT_CPU))
