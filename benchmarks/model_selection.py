@@ -195,14 +195,14 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the report is written")
     parser.add_argument("--seeds", type=int, help="seeds per model instead of the stage's (more separate a tie)")
     parser.add_argument("--images", type=int, help="training images per dataset instead of 192 (validation images: a "
-                                                   "quarter as many); more shrink the spread over seeds")
+                                                   "quarter as many, at least one); more shrink the spread over seeds")
     args = parser.parse_args(argv)
     for name in ("seeds", "images"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f"--{name} {getattr(args, name)}: give a whole number of at least 1")
     sizes, datasets = (QUICK, DATASETS[:1]) if args.quick else (FULL, [args.dataset] if args.dataset else DATASETS)
     if args.images is not None:
-        sizes = {**sizes, "images": args.images, "val_images": args.images // 4}
+        sizes = {**sizes, "images": args.images, "val_images": max(1, args.images // 4)}
     models = candidates(args.work, args.quick)
     if args.models:
         unknown = set(args.models) - {Path(m).name for m in models}
